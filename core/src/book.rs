@@ -1,0 +1,577 @@
+//! The client book: a device's records in a [`Store`], with their search index.
+//!
+//! Every method that writes validates first (invalid input never reaches a document), then
+//! writes the document change and its index entry in one atomic, durable store write, and
+//! only then returns.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+use automerge::{ActorId, Automerge, ChangeHash};
+
+use crate::check;
+use crate::conflicts::{self, Conflict};
+use crate::docstore;
+use crate::duplicates::{self, Duplicate};
+use crate::error::{Error, Result};
+use crate::history::{self, HistoryEntry};
+use crate::id::DocumentId;
+use crate::index::{Filter, Index, Page, Summary};
+use crate::key;
+use crate::model::{Client, Contact, ContactLink, OrgSettings};
+use crate::record::{self, Author};
+use crate::schema::{self, Kind};
+use crate::store::{SledStore, Store, Write};
+use crate::validate::Rules;
+
+/// Bump when [`Summary`] changes shape: the index is then rebuilt from the documents on open.
+const INDEX_VERSION: &str = "1";
+
+/// Who is using the book, and how input is read.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Member id recorded on every change.
+    pub member: String,
+    pub rules: Rules,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            member: "unknown".to_string(),
+            rules: Rules::default(),
+        }
+    }
+}
+
+/// A client just filed, with the existing clients it looks like.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub id: DocumentId,
+    pub client: Client,
+    pub duplicates: Vec<Duplicate>,
+}
+
+/// The outcome of an edit.
+#[derive(Debug, Clone)]
+pub struct Edited {
+    pub client: Client,
+    /// Whether anything changed (an edit that sets the same values writes nothing).
+    pub changed: bool,
+    pub duplicates: Vec<Duplicate>,
+}
+
+/// What a merge of changes from elsewhere did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Merged {
+    /// Whether the document gained anything.
+    pub changed: bool,
+    /// Whether the document was new to this device.
+    pub created: bool,
+}
+
+/// A device's records.
+#[derive(Debug)]
+pub struct Book {
+    store: Arc<dyn Store>,
+    options: Options,
+    device: String,
+    actor: ActorId,
+    settings_id: DocumentId,
+    index: RwLock<Index>,
+    /// Serialises writers so that load–change–save of a document is never interleaved.
+    writer: Mutex<()>,
+}
+
+impl Book {
+    /// Opens the book in a sled directory, creating it if needed.
+    pub fn open(dir: impl AsRef<Path>, options: Options) -> Result<Self> {
+        Self::with_store(Arc::new(SledStore::open(dir)?), options)
+    }
+
+    /// Opens the book over any store.
+    pub fn with_store(store: Arc<dyn Store>, options: Options) -> Result<Self> {
+        let device = match store.get(&key!["_meta", "device"])? {
+            Some(bytes) => String::from_utf8_lossy(&bytes).into_owned(),
+            None => {
+                let id = uuid::Uuid::new_v4().simple().to_string();
+                store.put(key!["_meta", "device"], id.clone().into_bytes())?;
+                id
+            }
+        };
+        let actor = uuid::Uuid::parse_str(&device)
+            .map(|u| ActorId::from(u.as_bytes().as_slice()))
+            .unwrap_or_else(|_| ActorId::random());
+        let mut book = Self {
+            store,
+            options,
+            device,
+            actor,
+            settings_id: DocumentId::random(),
+            index: RwLock::new(Index::default()),
+            writer: Mutex::new(()),
+        };
+        book.settings_id = book.open_settings()?;
+        book.load_index()?;
+        Ok(book)
+    }
+
+    pub fn device_id(&self) -> &str {
+        &self.device
+    }
+
+    pub fn member(&self) -> &str {
+        &self.options.member
+    }
+
+    pub fn rules(&self) -> &Rules {
+        &self.options.rules
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    fn author(&self, action: &str) -> Author {
+        Author {
+            member: self.options.member.clone(),
+            device: self.device.clone(),
+            action: action.to_string(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, ()> {
+        self.writer
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn index_read(&self) -> std::sync::RwLockReadGuard<'_, Index> {
+        self.index.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn index_write(&self) -> std::sync::RwLockWriteGuard<'_, Index> {
+        self.index.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    // ----- documents -------------------------------------------------------------------------
+
+    /// Loads a document with this device's actor, upgrading an old layout in place.
+    fn load(&self, id: &DocumentId) -> Result<Automerge> {
+        let mut doc = docstore::load(self.store.as_ref(), id)?
+            .ok_or(Error::NotFound(*id))?
+            .with_actor(self.actor.clone());
+        if schema::needs_upgrade(&doc) {
+            let before = doc.get_heads();
+            record::upgrade(&mut doc, &self.author("upgrade"))?;
+            let mut writes = docstore::save_writes(self.store.as_ref(), id, &doc, &before)?;
+            if schema::kind_of(&doc) == Some(Kind::Client) {
+                writes.extend(self.index_writes(id, &doc)?.0);
+            }
+            self.store.apply(writes)?;
+        }
+        Ok(doc)
+    }
+
+    /// The raw Automerge document (for sync and export).
+    pub fn document(&self, id: &DocumentId) -> Result<Automerge> {
+        self.load(id)
+    }
+
+    /// Every document id this device holds, with its kind.
+    pub fn documents(&self) -> Result<Vec<(DocumentId, String)>> {
+        self.store
+            .scan(&key!["_docs"])?
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let id = k.get(1)?.parse().ok()?;
+                Some(Ok((id, String::from_utf8_lossy(&v).into_owned())))
+            })
+            .collect()
+    }
+
+    /// Summary and index writes for a client document.
+    fn index_writes(&self, id: &DocumentId, doc: &Automerge) -> Result<(Vec<Write>, Summary)> {
+        let client: Client = record::read(doc)?;
+        let summary = Summary::of(*id, &client, conflicts::list(doc).len());
+        let json = serde_json::to_vec(&summary).map_err(|e| Error::Shape(e.to_string()))?;
+        Ok((vec![Write::Put(key!["_index", id], json)], summary))
+    }
+
+    /// Persists a new or changed document (and its index entry) in one durable write.
+    fn persist(
+        &self,
+        id: &DocumentId,
+        doc: &Automerge,
+        before: &[ChangeHash],
+        kind: Kind,
+    ) -> Result<()> {
+        let mut writes = docstore::save_writes(self.store.as_ref(), id, doc, before)?;
+        if writes.is_empty() {
+            return Ok(());
+        }
+        if before.is_empty() {
+            writes.push(Write::Put(
+                key!["_docs", id],
+                kind.as_str().as_bytes().to_vec(),
+            ));
+        }
+        let summary = if kind == Kind::Client {
+            let (w, s) = self.index_writes(id, doc)?;
+            writes.extend(w);
+            Some(s)
+        } else {
+            None
+        };
+        self.store.apply(writes)?;
+        if let Some(s) = summary {
+            self.index_write().insert(s);
+        }
+        Ok(())
+    }
+
+    fn load_index(&self) -> Result<()> {
+        let version = self.store.get(&key!["_meta", "index_version"])?;
+        if version.as_deref() != Some(INDEX_VERSION.as_bytes()) {
+            return self.reindex();
+        }
+        let mut index = Index::default();
+        for (_, v) in self.store.scan(&key!["_index"])? {
+            let summary: Summary = serde_json::from_slice(&v)
+                .map_err(|e| Error::Shape(format!("index entry: {e}")))?;
+            index.insert(summary);
+        }
+        *self.index_write() = index;
+        Ok(())
+    }
+
+    /// Rebuilds the search index from the documents.
+    pub fn reindex(&self) -> Result<()> {
+        let _guard = self.lock();
+        let mut writes: Vec<Write> = self
+            .store
+            .scan(&key!["_index"])?
+            .into_iter()
+            .map(|(k, _)| Write::Delete(k))
+            .collect();
+        let mut index = Index::default();
+        for (id, kind) in self.documents()? {
+            if kind != Kind::Client.as_str() {
+                continue;
+            }
+            let doc = self.load(&id)?;
+            let (w, s) = self.index_writes(&id, &doc)?;
+            writes.extend(w);
+            index.insert(s);
+        }
+        writes.push(Write::Put(
+            key!["_meta", "index_version"],
+            INDEX_VERSION.as_bytes().to_vec(),
+        ));
+        self.store.apply(writes)?;
+        *self.index_write() = index;
+        Ok(())
+    }
+
+    // ----- organisation settings -------------------------------------------------------------
+
+    fn open_settings(&self) -> Result<DocumentId> {
+        if let Some(bytes) = self.store.get(&key!["_meta", "settings"])? {
+            let text = String::from_utf8_lossy(&bytes);
+            return Ok(text.parse()?);
+        }
+        let id = DocumentId::random();
+        let doc = record::create(
+            self.actor.clone(),
+            Kind::Settings,
+            &OrgSettings::default(),
+            &self.author("create"),
+        )?;
+        let mut writes = docstore::save_writes(self.store.as_ref(), &id, &doc, &[])?;
+        writes.push(Write::Put(
+            key!["_docs", id],
+            Kind::Settings.as_str().as_bytes().to_vec(),
+        ));
+        writes.push(Write::Put(
+            key!["_meta", "settings"],
+            id.to_string().into_bytes(),
+        ));
+        self.store.apply(writes)?;
+        Ok(id)
+    }
+
+    /// The id of the organisation settings document.
+    pub fn settings_id(&self) -> DocumentId {
+        self.settings_id
+    }
+
+    pub fn settings(&self) -> Result<OrgSettings> {
+        record::read(&self.load(&self.settings_id)?)
+    }
+
+    /// Changes the organisation settings.
+    pub fn update_settings(&self, f: impl FnOnce(&mut OrgSettings)) -> Result<OrgSettings> {
+        let _guard = self.lock();
+        let mut doc = self.load(&self.settings_id)?;
+        let before = doc.get_heads();
+        let mut settings: OrgSettings = record::read(&doc)?;
+        f(&mut settings);
+        record::write(&mut doc, &settings, &self.author("settings"))?;
+        self.persist(&self.settings_id, &doc, &before, Kind::Settings)?;
+        Ok(settings)
+    }
+
+    // ----- clients ---------------------------------------------------------------------------
+
+    /// Validates a draft and finds the clients it looks like, without writing anything (for
+    /// forms that warn while the user types).
+    pub fn check_client(
+        &self,
+        draft: &Client,
+        except: Option<DocumentId>,
+    ) -> Result<(Client, Vec<Duplicate>)> {
+        let mut client = draft.clone();
+        check::client(&mut client, &self.options.rules, &self.settings()?)?;
+        let dups = duplicates::find(&self.index_read(), &client, except);
+        Ok((client, dups))
+    }
+
+    /// Files a new client. Likely duplicates are reported, not refused.
+    pub fn create_client(&self, draft: Client) -> Result<Created> {
+        self.create_client_as(draft, "create")
+    }
+
+    pub(crate) fn create_client_as(&self, draft: Client, action: &str) -> Result<Created> {
+        let (client, duplicates) = self.check_client(&draft, None)?;
+        let _guard = self.lock();
+        let id = DocumentId::random();
+        let doc = record::create(
+            self.actor.clone(),
+            Kind::Client,
+            &client,
+            &self.author(action),
+        )?;
+        self.persist(&id, &doc, &[], Kind::Client)?;
+        Ok(Created {
+            id,
+            client,
+            duplicates,
+        })
+    }
+
+    /// Files many already-checked clients in one durable write (imports). Each draft is
+    /// checked again; the first invalid one fails the whole batch before anything is written.
+    pub fn create_clients(&self, drafts: Vec<Client>, action: &str) -> Result<Vec<DocumentId>> {
+        let settings = self.settings()?;
+        let mut checked = Vec::with_capacity(drafts.len());
+        for mut c in drafts {
+            check::client(&mut c, &self.options.rules, &settings)?;
+            checked.push(c);
+        }
+        let _guard = self.lock();
+        let author = self.author(action);
+        let mut writes = Vec::new();
+        let mut summaries = Vec::new();
+        let mut ids = Vec::new();
+        for client in &checked {
+            let id = DocumentId::random();
+            let doc = record::create(self.actor.clone(), Kind::Client, client, &author)?;
+            writes.extend(docstore::save_writes(self.store.as_ref(), &id, &doc, &[])?);
+            writes.push(Write::Put(
+                key!["_docs", id],
+                Kind::Client.as_str().as_bytes().to_vec(),
+            ));
+            let (w, s) = self.index_writes(&id, &doc)?;
+            writes.extend(w);
+            summaries.push(s);
+            ids.push(id);
+        }
+        self.store.apply(writes)?;
+        let mut index = self.index_write();
+        for s in summaries {
+            index.insert(s);
+        }
+        Ok(ids)
+    }
+
+    pub fn client(&self, id: &DocumentId) -> Result<Client> {
+        let doc = self.load(id)?;
+        if schema::kind_of(&doc) != Some(Kind::Client) {
+            return Err(Error::NotFound(*id));
+        }
+        record::read(&doc)
+    }
+
+    /// Edits a client: `f` changes a copy, which is validated and then written field by field.
+    pub fn edit_client(&self, id: &DocumentId, f: impl FnOnce(&mut Client)) -> Result<Edited> {
+        let settings = self.settings()?;
+        let _guard = self.lock();
+        let mut doc = self.load(id)?;
+        if schema::kind_of(&doc) != Some(Kind::Client) {
+            return Err(Error::NotFound(*id));
+        }
+        let before = doc.get_heads();
+        let mut client: Client = record::read(&doc)?;
+        f(&mut client);
+        check::client(&mut client, &self.options.rules, &settings)?;
+        let changed = record::write(&mut doc, &client, &self.author("edit"))?.is_some();
+        self.persist(id, &doc, &before, Kind::Client)?;
+        let duplicates = duplicates::find(&self.index_read(), &client, Some(*id));
+        Ok(Edited {
+            client,
+            changed,
+            duplicates,
+        })
+    }
+
+    /// Archives (or brings back) a client: it leaves the everyday lists but stays whole.
+    pub fn set_archived(&self, id: &DocumentId, archived: bool) -> Result<Edited> {
+        self.edit_client(id, |c| c.archived = archived)
+    }
+
+    pub fn summary(&self, id: &DocumentId) -> Option<Summary> {
+        self.index_read().get(id).cloned()
+    }
+
+    /// Clients matching `filter`, sorted by name.
+    pub fn list(&self, filter: &Filter, page: Page) -> Vec<Summary> {
+        self.index_read().search(filter, page)
+    }
+
+    /// Number of clients on this device (archived included).
+    pub fn count(&self) -> usize {
+        self.index_read().len()
+    }
+
+    pub fn history(&self, id: &DocumentId) -> Result<Vec<HistoryEntry>> {
+        Ok(history::of(&self.load(id)?))
+    }
+
+    pub fn conflicts(&self, id: &DocumentId) -> Result<Vec<Conflict>> {
+        Ok(conflicts::list(&self.load(id)?))
+    }
+
+    /// Settles the conflict at `path` with the value at position `pick` (0 = the current one).
+    pub fn resolve(&self, id: &DocumentId, path: &str, pick: usize) -> Result<()> {
+        let _guard = self.lock();
+        let mut doc = self.load(id)?;
+        let kind = schema::kind_of(&doc).unwrap_or(Kind::Client);
+        let before = doc.get_heads();
+        record::change(&mut doc, &self.author("resolve"), |tx| {
+            conflicts::resolve(tx, path, pick)
+        })?;
+        if kind == Kind::Client {
+            // A picked value must still be a valid record.
+            let mut client: Client = record::read(&doc)?;
+            check::client(&mut client, &self.options.rules, &self.settings()?)?;
+        }
+        self.persist(id, &doc, &before, kind)
+    }
+
+    // ----- merging changes from elsewhere ------------------------------------------------------
+
+    /// Merges a document (or changes of it) saved by another device; the index follows.
+    pub fn merge(&self, id: &DocumentId, bytes: &[u8]) -> Result<Merged> {
+        let _guard = self.lock();
+        let existing = docstore::load(self.store.as_ref(), id)?;
+        let created = existing.is_none();
+        let mut doc = existing.unwrap_or_default().with_actor(self.actor.clone());
+        let before = doc.get_heads();
+        doc.load_incremental(bytes).map_err(|e| Error::Corrupt {
+            id: *id,
+            reason: e.to_string(),
+        })?;
+        if doc.get_heads() == before {
+            return Ok(Merged {
+                changed: false,
+                created: false,
+            });
+        }
+        let kind = schema::kind_of(&doc)
+            .ok_or_else(|| Error::Shape(format!("document {id} has no kind")))?;
+        record::upgrade(&mut doc, &self.author("upgrade"))?;
+        self.persist(id, &doc, &before, kind)?;
+        Ok(Merged {
+            changed: true,
+            created,
+        })
+    }
+
+    /// A full save of a document, for another device to [`Book::merge`].
+    pub fn save(&self, id: &DocumentId) -> Result<Vec<u8>> {
+        Ok(self.load(id)?.save())
+    }
+
+    // ----- contacts --------------------------------------------------------------------------
+
+    pub fn create_contact(&self, mut contact: Contact) -> Result<DocumentId> {
+        check::contact(&mut contact, &self.options.rules)?;
+        let _guard = self.lock();
+        let id = DocumentId::random();
+        let doc = record::create(
+            self.actor.clone(),
+            Kind::Contact,
+            &contact,
+            &self.author("create"),
+        )?;
+        self.persist(&id, &doc, &[], Kind::Contact)?;
+        Ok(id)
+    }
+
+    pub fn contact(&self, id: &DocumentId) -> Result<Contact> {
+        let doc = self.load(id)?;
+        if schema::kind_of(&doc) != Some(Kind::Contact) {
+            return Err(Error::NotFound(*id));
+        }
+        record::read(&doc)
+    }
+
+    pub fn edit_contact(&self, id: &DocumentId, f: impl FnOnce(&mut Contact)) -> Result<Contact> {
+        let _guard = self.lock();
+        let mut doc = self.load(id)?;
+        if schema::kind_of(&doc) != Some(Kind::Contact) {
+            return Err(Error::NotFound(*id));
+        }
+        let before = doc.get_heads();
+        let mut contact: Contact = record::read(&doc)?;
+        f(&mut contact);
+        check::contact(&mut contact, &self.options.rules)?;
+        record::write(&mut doc, &contact, &self.author("edit"))?;
+        self.persist(id, &doc, &before, Kind::Contact)?;
+        Ok(contact)
+    }
+
+    /// Links a contact to a client with a role (or changes the role).
+    pub fn link_contact(
+        &self,
+        client: &DocumentId,
+        contact: &DocumentId,
+        role: &str,
+    ) -> Result<Edited> {
+        self.contact(contact)?;
+        let role = role.trim().to_string();
+        self.edit_client(client, |c| {
+            c.contacts.insert(contact.to_string(), ContactLink { role });
+        })
+    }
+
+    /// Unlinks a contact from a client; the contact itself stays.
+    pub fn unlink_contact(&self, client: &DocumentId, contact: &DocumentId) -> Result<Edited> {
+        self.edit_client(client, |c| {
+            c.contacts.remove(&contact.to_string());
+        })
+    }
+
+    /// The clients a contact is linked to.
+    pub fn clients_of_contact(&self, contact: &DocumentId) -> Vec<Summary> {
+        let key = contact.to_string();
+        let filter = Filter {
+            include_archived: true,
+            ..Filter::default()
+        };
+        self.list(&filter, Page::default())
+            .into_iter()
+            .filter(|s| s.contacts.contains(&key))
+            .collect()
+    }
+}

@@ -1,0 +1,89 @@
+//! Automerge documents in a [`Store`]: saved as incremental change chunks, compacted into one
+//! snapshot once enough chunks pile up.
+//!
+//! Layout (as automerge-repo's storage): `[id, "snapshot", <heads>]` holds a full save,
+//! `[id, "incremental", <hash>]` the changes made since. Loading concatenates them.
+
+use automerge::{Automerge, ChangeHash};
+
+use crate::error::{Error, Result};
+use crate::id::DocumentId;
+use crate::key;
+use crate::store::{Store, Write};
+
+/// Incremental chunks kept beside a snapshot before they are folded into a new one.
+pub const COMPACT_AFTER: usize = 32;
+
+/// Loads a document, or `None` if the store has none under `id`.
+pub fn load(store: &dyn Store, id: &DocumentId) -> Result<Option<Automerge>> {
+    let chunks = store.scan(&key![id])?;
+    let mut parts = chunks
+        .iter()
+        .filter(|(k, _)| {
+            k.get(1)
+                .is_some_and(|p| p == "snapshot" || p == "incremental")
+        })
+        .peekable();
+    if parts.peek().is_none() {
+        return Ok(None);
+    }
+    // Snapshots sort before incrementals ("incremental" < "snapshot" in bytes), which is fine:
+    // Automerge applies chunks in any order once all their dependencies are in.
+    let mut bytes = Vec::new();
+    for (_, v) in parts {
+        bytes.extend_from_slice(v);
+    }
+    let doc = Automerge::load(&bytes).map_err(|e| Error::Corrupt {
+        id: *id,
+        reason: e.to_string(),
+    })?;
+    Ok(Some(doc))
+}
+
+/// The writes that persist what `doc` gained since `since` (empty when nothing changed),
+/// compacting into a snapshot when the chunks pile up.
+pub fn save_writes(
+    store: &dyn Store,
+    id: &DocumentId,
+    doc: &Automerge,
+    since: &[ChangeHash],
+) -> Result<Vec<Write>> {
+    if doc.get_heads() == since {
+        return Ok(Vec::new());
+    }
+    let existing = store.scan(&key![id])?;
+    let chunk_keys: Vec<_> = existing
+        .into_iter()
+        .map(|(k, _)| k)
+        .filter(|k| {
+            k.get(1)
+                .is_some_and(|p| p == "snapshot" || p == "incremental")
+        })
+        .collect();
+    if chunk_keys.len() >= COMPACT_AFTER || since.is_empty() {
+        let mut writes: Vec<Write> = chunk_keys.into_iter().map(Write::Delete).collect();
+        writes.push(Write::Put(
+            key![id, "snapshot", heads_key(&doc.get_heads())],
+            doc.save(),
+        ));
+        return Ok(writes);
+    }
+    let chunk = doc.save_after(since);
+    let name = heads_key(&doc.get_heads());
+    Ok(vec![Write::Put(key![id, "incremental", name], chunk)])
+}
+
+/// A short, stable name for a set of heads (hex of the first head, or of their combined hash).
+fn heads_key(heads: &[ChangeHash]) -> String {
+    use std::fmt::Write as _;
+    let mut sorted = heads.to_vec();
+    sorted.sort();
+    let mut out = String::new();
+    for h in sorted.iter().take(4) {
+        let _ = write!(out, "{}", &h.to_string()[..16]);
+    }
+    if out.is_empty() {
+        out.push_str("empty");
+    }
+    out
+}

@@ -1,0 +1,351 @@
+//! The search index: one small summary per client, kept in the store beside the document and
+//! rewritten in the same atomic write whenever the document changes (locally or by a merge).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::{Deserialize, Serialize};
+use unicode_normalization::UnicodeNormalization;
+
+use crate::id::DocumentId;
+use crate::model::{Client, Status};
+
+/// What lists and searches need of a client, without loading its document.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Summary {
+    pub id: DocumentId,
+    pub name: String,
+    pub client_type: String,
+    pub status: Status,
+    pub archived: bool,
+    pub manager: Option<String>,
+    pub city: String,
+    pub country: String,
+    pub groups: BTreeSet<String>,
+    /// E.164 numbers.
+    pub phones: Vec<String>,
+    /// Lower-cased addresses.
+    pub emails: Vec<String>,
+    /// Document ids of linked contacts.
+    pub contacts: Vec<String>,
+    /// Whether the document holds unresolved concurrent writes.
+    pub conflicts: usize,
+}
+
+impl Summary {
+    pub fn of(id: DocumentId, c: &Client, conflicts: usize) -> Self {
+        Self {
+            id,
+            name: c.display_name(),
+            client_type: c.client_type.clone(),
+            status: c.status,
+            archived: c.archived,
+            manager: c.manager.clone(),
+            city: c.address.city.clone(),
+            country: c.address.country.clone(),
+            groups: c.groups.clone(),
+            phones: c.phones.values().map(|p| p.number.clone()).collect(),
+            emails: c
+                .emails
+                .values()
+                .map(|e| e.address.to_lowercase())
+                .collect(),
+            contacts: c.contacts.keys().cloned().collect(),
+            conflicts,
+        }
+    }
+}
+
+/// Folds text for matching: lower case, accents removed (`Ștefan` → `stefan`).
+pub fn fold(s: &str) -> String {
+    s.nfkd()
+        .filter(|c| !unicode_normalization::char::is_combining_mark(*c))
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+fn digits(s: &str) -> String {
+    s.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// Which clients a list or search returns.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Filter {
+    /// Free text: every word must match the name, a phone, an e-mail or the city.
+    pub text: Option<String>,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub city: Option<String>,
+    pub group: Option<String>,
+    pub status: Option<Status>,
+    pub client_type: Option<String>,
+    /// Archived clients are left out unless asked for.
+    pub include_archived: bool,
+}
+
+/// A page of results.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub offset: usize,
+    pub limit: usize,
+}
+
+impl Default for Page {
+    fn default() -> Self {
+        Self {
+            offset: 0,
+            limit: usize::MAX,
+        }
+    }
+}
+
+/// A summary prepared for matching (folded once, when indexed).
+#[derive(Debug, Clone)]
+struct Entry {
+    summary: Summary,
+    name: String,
+    city: String,
+    phone_digits: Vec<String>,
+}
+
+/// All client summaries of a store, in memory, sorted by name for listing.
+#[derive(Debug, Default)]
+pub struct Index {
+    entries: BTreeMap<DocumentId, Entry>,
+}
+
+impl Index {
+    pub fn insert(&mut self, s: Summary) {
+        let entry = Entry {
+            name: fold(&s.name),
+            city: fold(&s.city),
+            phone_digits: s.phones.iter().map(|p| digits(p)).collect(),
+            summary: s,
+        };
+        self.entries.insert(entry.summary.id, entry);
+    }
+
+    pub fn remove(&mut self, id: &DocumentId) {
+        self.entries.remove(id);
+    }
+
+    pub fn get(&self, id: &DocumentId) -> Option<&Summary> {
+        self.entries.get(id).map(|e| &e.summary)
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn summaries(&self) -> impl Iterator<Item = &Summary> {
+        self.entries.values().map(|e| &e.summary)
+    }
+
+    /// Matching clients, sorted by name then id, paged.
+    pub fn search(&self, filter: &Filter, page: Page) -> Vec<Summary> {
+        let words: Vec<String> = filter
+            .text
+            .as_deref()
+            .map(|t| fold(t).split_whitespace().map(str::to_string).collect())
+            .unwrap_or_default();
+        let mut hits: Vec<&Entry> = self
+            .entries
+            .values()
+            .filter(|e| matches(e, filter, &words))
+            .collect();
+        hits.sort_by(|a, b| a.name.cmp(&b.name).then(a.summary.id.cmp(&b.summary.id)));
+        hits.into_iter()
+            .skip(page.offset)
+            .take(page.limit)
+            .map(|e| e.summary.clone())
+            .collect()
+    }
+}
+
+fn phone_matches(e: &Entry, query: &str) -> bool {
+    let q = digits(query);
+    // A national number typed with its trunk 0 ("06 12…") matches the E.164 form ("+336 12…").
+    let q = q.trim_start_matches('0');
+    q.len() >= 3 && e.phone_digits.iter().any(|p| p.contains(q))
+}
+
+fn word_matches(e: &Entry, w: &str) -> bool {
+    e.name.split_whitespace().any(|n| n.starts_with(w))
+        || e.name.contains(w)
+        || e.city.starts_with(w)
+        || e.summary.emails.iter().any(|m| m.contains(w))
+        || (w.chars().any(|c| c.is_ascii_digit()) && phone_matches(e, w))
+}
+
+fn matches(e: &Entry, f: &Filter, words: &[String]) -> bool {
+    let s = &e.summary;
+    (f.include_archived || !s.archived)
+        && f.status.is_none_or(|st| s.status == st)
+        && f.client_type.as_ref().is_none_or(|t| &s.client_type == t)
+        && f.group.as_ref().is_none_or(|g| {
+            let g = fold(g);
+            s.groups.iter().any(|x| fold(x) == g)
+        })
+        && f.city.as_ref().is_none_or(|c| e.city == fold(c))
+        && f.email.as_ref().is_none_or(|m| {
+            let m = m.trim().to_lowercase();
+            s.emails.iter().any(|x| x.contains(&m))
+        })
+        && f.phone.as_ref().is_none_or(|p| phone_matches(e, p))
+        && words.iter().all(|w| word_matches(e, w))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Email, Phone};
+
+    fn client(name: &str, city: &str, phone: &str, email: &str, group: &str) -> Client {
+        let mut c = Client::default();
+        c.name.display = name.to_string();
+        c.address.city = city.to_string();
+        c.phones.insert(
+            "p".into(),
+            Phone {
+                label: "mobile".into(),
+                number: phone.into(),
+            },
+        );
+        c.emails.insert(
+            "e".into(),
+            Email {
+                label: "".into(),
+                address: email.into(),
+            },
+        );
+        c.groups.insert(group.to_string());
+        c
+    }
+
+    fn index() -> (Index, Vec<DocumentId>) {
+        let mut ix = Index::default();
+        let rows = [
+            client(
+                "Ștefan Popescu",
+                "București",
+                "+40722123456",
+                "stefan@example.ro",
+                "vip",
+            ),
+            client(
+                "Marie Dupont",
+                "Lyon",
+                "+33612345678",
+                "marie.dupont@example.fr",
+                "newsletter",
+            ),
+            client(
+                "Giulia Rossi",
+                "Milano",
+                "+393331234567",
+                "giulia@example.it",
+                "vip",
+            ),
+        ];
+        let mut ids = Vec::new();
+        for c in rows {
+            let id = DocumentId::random();
+            ids.push(id);
+            ix.insert(Summary::of(id, &c, 0));
+        }
+        (ix, ids)
+    }
+
+    fn check(filter: Filter, expected: &[&str]) {
+        let (ix, _) = index();
+        let names: Vec<_> = ix
+            .search(&filter, Page::default())
+            .into_iter()
+            .map(|s| s.name)
+            .collect();
+        assert_eq!(names, expected, "{filter:?}");
+    }
+
+    fn text(t: &str) -> Filter {
+        Filter {
+            text: Some(t.to_string()),
+            ..Filter::default()
+        }
+    }
+
+    #[test]
+    fn search_table() {
+        check(
+            Filter::default(),
+            &["Giulia Rossi", "Marie Dupont", "Ștefan Popescu"],
+        );
+        check(text("stefan"), &["Ștefan Popescu"]);
+        check(text("DUP"), &["Marie Dupont"]);
+        check(text("bucuresti"), &["Ștefan Popescu"]);
+        check(text("06 12 34"), &["Marie Dupont"]);
+        check(text("example.it"), &["Giulia Rossi"]);
+        check(text("marie lyon"), &["Marie Dupont"]);
+        check(text("marie milano"), &[]);
+        check(
+            Filter {
+                group: Some("VIP".into()),
+                ..Filter::default()
+            },
+            &["Giulia Rossi", "Ștefan Popescu"],
+        );
+        check(
+            Filter {
+                city: Some("lyon".into()),
+                ..Filter::default()
+            },
+            &["Marie Dupont"],
+        );
+        check(
+            Filter {
+                status: Some(Status::Client),
+                ..Filter::default()
+            },
+            &[],
+        );
+        check(
+            Filter {
+                phone: Some("0722 123 456".into()),
+                ..Filter::default()
+            },
+            &["Ștefan Popescu"],
+        );
+        check(
+            Filter {
+                email: Some("MARIE.DUPONT@".into()),
+                ..Filter::default()
+            },
+            &["Marie Dupont"],
+        );
+    }
+
+    #[test]
+    fn archived_are_hidden_unless_asked_and_pages_cut() {
+        let (mut ix, ids) = index();
+        let mut s = ix.get(&ids[0]).unwrap().clone();
+        s.archived = true;
+        ix.insert(s);
+        assert_eq!(ix.search(&Filter::default(), Page::default()).len(), 2);
+        let all = Filter {
+            include_archived: true,
+            ..Filter::default()
+        };
+        assert_eq!(ix.search(&all, Page::default()).len(), 3);
+        let page = ix.search(
+            &all,
+            Page {
+                offset: 1,
+                limit: 1,
+            },
+        );
+        assert_eq!(page.len(), 1);
+        assert_eq!(page[0].name, "Marie Dupont");
+    }
+}

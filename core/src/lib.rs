@@ -1,0 +1,43 @@
+//! Fiche's core: the client record as an Automerge document, its validation, and the device
+//! store that keeps records durable, searchable and mergeable.
+//!
+//! # Layout
+//! - [`model`]: the record types (client, contact, organisation settings);
+//! - [`validate`] and `check`: field validators, and the whole-record check built on them;
+//! - [`record`] and [`schema`]: reading and writing a record in a document, schema upgrades;
+//! - [`store`]: the storage trait and its sled implementation; `docstore` lays documents in it;
+//! - [`book`]: a device's records — create, edit, list, search, merge — with [`index`],
+//!   [`duplicates`], [`conflicts`] and [`history`];
+//! - [`exchange`]: JSON, vCard and CSV.
+//!
+//! # Example
+//! ```
+//! use fiche_core::{Book, Options, model::Client, index::{Filter, Page}};
+//! let dir = tempfile::tempdir().unwrap();
+//! let book = Book::open(dir.path(), Options::default()).unwrap();
+//! let mut draft = Client::default();
+//! draft.name.display = "Marie Dupont".into();
+//! let created = book.create_client(draft).unwrap();
+//! let found = book.list(&Filter { text: Some("dupont".into()), ..Filter::default() }, Page::default());
+//! assert_eq!(found[0].id, created.id);
+//! ```
+
+pub mod book;
+mod check;
+pub mod conflicts;
+mod docstore;
+pub mod duplicates;
+pub mod error;
+pub mod exchange;
+pub mod history;
+pub mod id;
+pub mod index;
+pub mod model;
+pub mod record;
+pub mod schema;
+pub mod store;
+pub mod validate;
+
+pub use book::{Book, Created, Edited, Merged, Options};
+pub use error::{Error, Result};
+pub use id::DocumentId;

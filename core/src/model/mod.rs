@@ -1,0 +1,206 @@
+//! The client record: plain Rust types that map one-to-one onto the Automerge document.
+//!
+//! Collections of sub-records are maps keyed by a UUID (see [`new_key`]), never lists, so two
+//! devices editing different fields of the same sub-record both keep their edit. Every field
+//! defaults when absent, so a record written by an older or newer app still reads.
+
+mod billing;
+mod people;
+mod settings;
+pub(crate) mod shape;
+mod work;
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use autosurgeon::{Hydrate, Reconcile};
+use serde::{Deserialize, Serialize};
+
+pub use billing::{BankAccount, Bonus, Discount, Invoice, ValueKind};
+pub use people::{Consent, ConsentMethod, Contact, ContactLink, OptIns, Site};
+pub use settings::{ClientType, Member, OrgSettings, Role};
+pub use work::{
+    Activity, ActivityKind, Contract, FileRef, Installation, Interest, Intervention,
+    InterventionStatus, Link, LinkKind, Renewable, Signature,
+};
+
+/// A fresh key for a sub-record map.
+pub fn new_key() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+/// One client: a person, a couple, a company… with everything the business knows of them.
+#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Client {
+    /// One of the organisation's configured client types (person, company, school…).
+    #[autosurgeon(missing = "Default::default")]
+    pub client_type: String,
+    #[autosurgeon(missing = "Default::default")]
+    pub status: Status,
+    /// Archived clients are hidden from lists but kept; archiving is reversible.
+    #[autosurgeon(missing = "Default::default")]
+    pub archived: bool,
+    /// Id of the member responsible for this client.
+    #[autosurgeon(missing = "Default::default")]
+    pub manager: Option<String>,
+    #[autosurgeon(missing = "Default::default")]
+    pub name: Name,
+    /// ISO 8601 date, `YYYY-MM-DD`.
+    #[autosurgeon(missing = "Default::default")]
+    pub birthday: Option<String>,
+    #[autosurgeon(missing = "Default::default")]
+    pub phones: BTreeMap<String, Phone>,
+    #[autosurgeon(missing = "Default::default")]
+    pub emails: BTreeMap<String, Email>,
+    #[autosurgeon(missing = "Default::default")]
+    pub address: Address,
+    #[autosurgeon(missing = "Default::default", with = "shape::set")]
+    pub groups: BTreeSet<String>,
+    /// Staff-only notes: collaborative text.
+    #[autosurgeon(missing = "Default::default", with = "shape::text")]
+    pub notes: String,
+    #[autosurgeon(missing = "Default::default")]
+    pub photo: Option<FileRef>,
+
+    #[autosurgeon(missing = "Default::default")]
+    pub invoice: Invoice,
+    #[autosurgeon(missing = "Default::default", with = "shape::set")]
+    pub payment_methods: BTreeSet<String>,
+    #[autosurgeon(missing = "Default::default")]
+    pub banks: BTreeMap<String, BankAccount>,
+    #[autosurgeon(missing = "Default::default")]
+    pub bonuses: BTreeMap<String, Bonus>,
+    #[autosurgeon(missing = "Default::default")]
+    pub discounts: BTreeMap<String, Discount>,
+
+    /// Linked contacts, keyed by the contact's document id.
+    #[autosurgeon(missing = "Default::default")]
+    pub contacts: BTreeMap<String, ContactLink>,
+    #[autosurgeon(missing = "Default::default")]
+    pub sites: BTreeMap<String, Site>,
+
+    #[autosurgeon(missing = "Default::default")]
+    pub activities: BTreeMap<String, Activity>,
+    #[autosurgeon(missing = "Default::default")]
+    pub installations: BTreeMap<String, Installation>,
+    #[autosurgeon(missing = "Default::default")]
+    pub interventions: BTreeMap<String, Intervention>,
+    #[autosurgeon(missing = "Default::default")]
+    pub contracts: BTreeMap<String, Contract>,
+    #[autosurgeon(missing = "Default::default")]
+    pub interests: BTreeMap<String, Interest>,
+    #[autosurgeon(missing = "Default::default")]
+    pub renewables: BTreeMap<String, Renewable>,
+    /// Opportunities, quotes, trips and incidents linked to the client.
+    #[autosurgeon(missing = "Default::default")]
+    pub links: BTreeMap<String, Link>,
+    #[autosurgeon(missing = "Default::default")]
+    pub files: BTreeMap<String, FileRef>,
+
+    #[autosurgeon(missing = "Default::default")]
+    pub consent: Option<Consent>,
+}
+
+impl Client {
+    /// What lists show: the display name, or first and last name, or the company name.
+    pub fn display_name(&self) -> String {
+        let n = &self.name;
+        if !n.display.trim().is_empty() {
+            return n.display.trim().to_string();
+        }
+        let full = format!("{} {}", n.first.trim(), n.last.trim());
+        if !full.trim().is_empty() {
+            return full.trim().to_string();
+        }
+        self.invoice.company_name.trim().to_string()
+    }
+}
+
+/// Prospect or client; archiving is a separate flag.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    #[default]
+    #[autosurgeon(rename = "prospect")]
+    Prospect,
+    #[autosurgeon(rename = "client")]
+    Client,
+}
+
+impl Status {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Prospect => "prospect",
+            Status::Client => "client",
+        }
+    }
+}
+
+impl std::str::FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s.trim().to_lowercase().as_str() {
+            "prospect" => Ok(Status::Prospect),
+            "client" => Ok(Status::Client),
+            other => Err(format!("{other:?} is not a status: use prospect or client")),
+        }
+    }
+}
+
+/// The display name, and for a person their first and last names.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Name {
+    #[autosurgeon(missing = "Default::default")]
+    pub display: String,
+    #[autosurgeon(missing = "Default::default")]
+    pub first: String,
+    #[autosurgeon(missing = "Default::default")]
+    pub last: String,
+}
+
+/// A labelled phone number, E.164 once validated.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Phone {
+    /// mobile, office, home…
+    #[autosurgeon(missing = "Default::default")]
+    pub label: String,
+    #[autosurgeon(missing = "Default::default")]
+    pub number: String,
+}
+
+/// A labelled e-mail address.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Email {
+    #[autosurgeon(missing = "Default::default")]
+    pub label: String,
+    #[autosurgeon(missing = "Default::default")]
+    pub address: String,
+}
+
+/// A postal address; `country` is an ISO 3166 alpha-2 code.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Address {
+    #[autosurgeon(missing = "Default::default")]
+    pub street: String,
+    #[autosurgeon(missing = "Default::default")]
+    pub city: String,
+    /// Region, county, province…
+    #[autosurgeon(missing = "Default::default")]
+    pub region: String,
+    #[autosurgeon(missing = "Default::default")]
+    pub postal_code: String,
+    #[autosurgeon(missing = "Default::default")]
+    pub country: String,
+}
+
+impl Address {
+    pub fn is_empty(&self) -> bool {
+        self == &Address::default()
+    }
+}
