@@ -151,10 +151,18 @@ impl Index {
             .as_deref()
             .map(|t| fold(t).split_whitespace().map(str::to_string).collect())
             .unwrap_or_default();
+        // "06 12 34 56" is one phone number, not four words.
+        let phone_text = filter.text.as_deref().filter(|t| {
+            t.chars().filter(char::is_ascii_digit).count() >= 3
+                && t.chars().all(|c| c.is_ascii_digit() || " +.-()/".contains(c))
+        });
         let mut hits: Vec<&Entry> = self
             .entries
             .values()
-            .filter(|e| matches(e, filter, &words))
+            .filter(|e| match phone_text {
+                Some(p) => matches(e, filter, &[]) && phone_matches(e, p),
+                None => matches(e, filter, &words),
+            })
             .collect();
         hits.sort_by(|a, b| a.name.cmp(&b.name).then(a.summary.id.cmp(&b.summary.id)));
         hits.into_iter()

@@ -55,3 +55,14 @@ impl Default for Rules {
         }
     }
 }
+
+/// The input as shown in an error: quoted, escaped, and cut after 40 characters.
+pub(crate) fn quoted(input: &str) -> String {
+    const MAX_CHARS: usize = 40;
+    if input.chars().count() <= MAX_CHARS {
+        format!("{input:?}")
+    } else {
+        let head: String = input.chars().take(MAX_CHARS).collect();
+        format!("{head:?}…")
+    }
+}
