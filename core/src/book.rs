@@ -79,6 +79,8 @@ pub struct Book {
     actor: ActorId,
     settings_id: DocumentId,
     index: RwLock<Index>,
+    /// The organisation settings, read once and dropped whenever their document changes.
+    settings_cache: RwLock<Option<OrgSettings>>,
     /// Serialises writers so that load–change–save of a document is never interleaved.
     writer: Mutex<()>,
 }
@@ -109,6 +111,7 @@ impl Book {
             actor,
             settings_id: DocumentId::random(),
             index: RwLock::new(Index::default()),
+            settings_cache: RwLock::new(None),
             writer: Mutex::new(()),
         };
         book.settings_id = book.open_settings()?;
@@ -166,7 +169,7 @@ impl Book {
             record::upgrade(&mut doc, &self.author("upgrade"))?;
             let mut writes = docstore::save_writes(self.store.as_ref(), id, &doc, &before)?;
             if schema::kind_of(&doc) == Some(Kind::Client) {
-                writes.extend(self.index_writes(id, &doc)?.0);
+                writes.extend(self.index_writes(id, &doc, None, false)?.0);
             }
             self.store.apply(writes)?;
         }
@@ -190,21 +193,38 @@ impl Book {
             .collect()
     }
 
-    /// Summary and index writes for a client document.
-    fn index_writes(&self, id: &DocumentId, doc: &Automerge) -> Result<(Vec<Write>, Summary)> {
-        let client: Client = record::read(doc)?;
-        let summary = Summary::of(*id, &client, conflicts::list(doc).len());
+    /// Summary and index writes for a client document; `client` is the record if the caller
+    /// already holds it, `fresh` says the document was just made (so it has no conflicts).
+    fn index_writes(
+        &self,
+        id: &DocumentId,
+        doc: &Automerge,
+        client: Option<&Client>,
+        fresh: bool,
+    ) -> Result<(Vec<Write>, Summary)> {
+        let read;
+        let client = match client {
+            Some(c) => c,
+            None => {
+                read = record::read::<Client>(doc)?;
+                &read
+            }
+        };
+        let conflicts = if fresh { 0 } else { conflicts::list(doc).len() };
+        let summary = Summary::of(*id, client, conflicts);
         let json = serde_json::to_vec(&summary).map_err(|e| Error::Shape(e.to_string()))?;
         Ok((vec![Write::Put(key!["_index", id], json)], summary))
     }
 
     /// Persists a new or changed document (and its index entry) in one durable write.
+    /// `client` is the record the document now holds, when the caller has it.
     fn persist(
         &self,
         id: &DocumentId,
         doc: &Automerge,
         before: &[ChangeHash],
         kind: Kind,
+        client: Option<&Client>,
     ) -> Result<()> {
         let mut writes = docstore::save_writes(self.store.as_ref(), id, doc, before)?;
         if writes.is_empty() {
@@ -216,12 +236,21 @@ impl Book {
                 kind.as_str().as_bytes().to_vec(),
             ));
         }
-        let summary = if kind == Kind::Client {
-            let (w, s) = self.index_writes(id, doc)?;
-            writes.extend(w);
-            Some(s)
-        } else {
-            None
+        let summary = match kind {
+            Kind::Client => {
+                let fresh = before.is_empty() && client.is_some();
+                let (w, s) = self.index_writes(id, doc, client, fresh)?;
+                writes.extend(w);
+                Some(s)
+            }
+            Kind::Settings => {
+                *self
+                    .settings_cache
+                    .write()
+                    .unwrap_or_else(|p| p.into_inner()) = None;
+                None
+            }
+            Kind::Contact => None,
         };
         self.store.apply(writes)?;
         if let Some(s) = summary {
@@ -260,7 +289,7 @@ impl Book {
                 continue;
             }
             let doc = self.load(&id)?;
-            let (w, s) = self.index_writes(&id, &doc)?;
+            let (w, s) = self.index_writes(&id, &doc, None, false)?;
             writes.extend(w);
             index.insert(s);
         }
@@ -306,7 +335,20 @@ impl Book {
     }
 
     pub fn settings(&self) -> Result<OrgSettings> {
-        record::read(&self.load(&self.settings_id)?)
+        if let Some(s) = self
+            .settings_cache
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
+            return Ok(s.clone());
+        }
+        let settings: OrgSettings = record::read(&self.load(&self.settings_id)?)?;
+        *self
+            .settings_cache
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = Some(settings.clone());
+        Ok(settings)
     }
 
     /// Changes the organisation settings.
@@ -317,7 +359,7 @@ impl Book {
         let mut settings: OrgSettings = record::read(&doc)?;
         f(&mut settings);
         record::write(&mut doc, &settings, &self.author("settings"))?;
-        self.persist(&self.settings_id, &doc, &before, Kind::Settings)?;
+        self.persist(&self.settings_id, &doc, &before, Kind::Settings, None)?;
         Ok(settings)
     }
 
@@ -351,7 +393,7 @@ impl Book {
             &client,
             &self.author(action),
         )?;
-        self.persist(&id, &doc, &[], Kind::Client)?;
+        self.persist(&id, &doc, &[], Kind::Client, Some(&client))?;
         Ok(Created {
             id,
             client,
@@ -381,7 +423,7 @@ impl Book {
                 key!["_docs", id],
                 Kind::Client.as_str().as_bytes().to_vec(),
             ));
-            let (w, s) = self.index_writes(&id, &doc)?;
+            let (w, s) = self.index_writes(&id, &doc, Some(client), true)?;
             writes.extend(w);
             summaries.push(s);
             ids.push(id);
@@ -415,7 +457,7 @@ impl Book {
         f(&mut client);
         check::client(&mut client, &self.options.rules, &settings)?;
         let changed = record::write(&mut doc, &client, &self.author("edit"))?.is_some();
-        self.persist(id, &doc, &before, Kind::Client)?;
+        self.persist(id, &doc, &before, Kind::Client, Some(&client))?;
         let duplicates = duplicates::find(&self.index_read(), &client, Some(*id));
         Ok(Edited {
             client,
@@ -465,7 +507,7 @@ impl Book {
             let mut client: Client = record::read(&doc)?;
             check::client(&mut client, &self.options.rules, &self.settings()?)?;
         }
-        self.persist(id, &doc, &before, kind)
+        self.persist(id, &doc, &before, kind, None)
     }
 
     // ----- merging changes from elsewhere ------------------------------------------------------
@@ -490,7 +532,7 @@ impl Book {
         let kind = schema::kind_of(&doc)
             .ok_or_else(|| Error::Shape(format!("document {id} has no kind")))?;
         record::upgrade(&mut doc, &self.author("upgrade"))?;
-        self.persist(id, &doc, &before, kind)?;
+        self.persist(id, &doc, &before, kind, None)?;
         Ok(Merged {
             changed: true,
             created,
@@ -514,7 +556,7 @@ impl Book {
             &contact,
             &self.author("create"),
         )?;
-        self.persist(&id, &doc, &[], Kind::Contact)?;
+        self.persist(&id, &doc, &[], Kind::Contact, None)?;
         Ok(id)
     }
 
@@ -537,7 +579,7 @@ impl Book {
         f(&mut contact);
         check::contact(&mut contact, &self.options.rules)?;
         record::write(&mut doc, &contact, &self.author("edit"))?;
-        self.persist(id, &doc, &before, Kind::Contact)?;
+        self.persist(id, &doc, &before, Kind::Contact, None)?;
         Ok(contact)
     }
 

@@ -3,7 +3,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::id::DocumentId;
-use crate::index::{fold, Index};
+use crate::index::{name_key, Index};
 use crate::model::Client;
 
 /// Names at least this similar (Jaro-Winkler on folded, sorted words) are reported.
@@ -39,14 +39,17 @@ pub struct Duplicate {
     pub reasons: Vec<Reason>,
 }
 
-fn name_key(name: &str) -> String {
-    let folded = fold(name);
-    let mut words: Vec<&str> = folded
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .collect();
-    words.sort_unstable();
-    words.join(" ")
+/// Jaro-Winkler similarity of two name keys, rounded to 0.01, when at least
+/// [`NAME_SIMILARITY`].
+fn name_similarity(a: &str, b: &str) -> Option<f64> {
+    let (la, lb) = (a.chars().count(), b.chars().count());
+    // Jaro-Winkler >= 0.92 needs Jaro >= 0.866, which needs the shorter name to be at least
+    // 60 % of the longer: skip the computation for names of very different lengths.
+    if la == 0 || lb == 0 || la.min(lb) * 10 < la.max(lb) * 6 {
+        return None;
+    }
+    let score = strsim::jaro_winkler(a, b);
+    (score >= NAME_SIMILARITY).then(|| (score * 100.0).round() / 100.0)
 }
 
 /// Clients in `index` (other than `except`) that look like `candidate`, most likely first.
@@ -63,21 +66,19 @@ pub fn find(index: &Index, candidate: &Client, except: Option<DocumentId>) -> Ve
         .map(|e| e.address.to_lowercase())
         .collect();
     let mut out: Vec<Duplicate> = index
-        .summaries()
-        .filter(|s| Some(s.id) != except)
-        .filter_map(|s| {
+        .entries()
+        .filter(|e| Some(e.summary.id) != except)
+        .filter_map(|e| {
+            let s = &e.summary;
             let mut reasons = Vec::new();
             for p in s.phones.iter().filter(|p| phones.contains(&p.as_str())) {
                 reasons.push(Reason::SamePhone(p.clone()));
             }
-            for e in s.emails.iter().filter(|e| emails.contains(e)) {
-                reasons.push(Reason::SameEmail(e.clone()));
+            for m in s.emails.iter().filter(|m| emails.contains(m)) {
+                reasons.push(Reason::SameEmail(m.clone()));
             }
-            if !key.is_empty() {
-                let score = strsim::jaro_winkler(&key, &name_key(&s.name));
-                if score >= NAME_SIMILARITY {
-                    reasons.push(Reason::SimilarName((score * 100.0).round() / 100.0));
-                }
+            if let Some(score) = name_similarity(&key, &e.name_key) {
+                reasons.push(Reason::SimilarName(score));
             }
             (!reasons.is_empty()).then(|| Duplicate {
                 id: s.id,

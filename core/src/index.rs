@@ -1,7 +1,7 @@
 //! The search index: one small summary per client, kept in the store beside the document and
 //! rewritten in the same atomic write whenever the document changes (locally or by a merge).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeSet, HashMap};
 
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
@@ -100,32 +100,57 @@ impl Default for Page {
 
 /// A summary prepared for matching (folded once, when indexed).
 #[derive(Debug, Clone)]
-struct Entry {
-    summary: Summary,
+pub(crate) struct Entry {
+    pub(crate) summary: Summary,
     name: String,
+    /// The folded words of the name, sorted: what duplicate detection compares.
+    pub(crate) name_key: String,
     city: String,
+    groups: Vec<String>,
     phone_digits: Vec<String>,
 }
 
-/// All client summaries of a store, in memory, sorted by name for listing.
+/// Folded words of a name, sorted, so "Dupont Marie" and "Marie Dupont" compare equal.
+pub(crate) fn name_key(name: &str) -> String {
+    let folded = fold(name);
+    let mut words: Vec<&str> = folded
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    words.sort_unstable();
+    words.join(" ")
+}
+
+/// All client summaries of a store, in memory, kept in name order for listing.
 #[derive(Debug, Default)]
 pub struct Index {
-    entries: BTreeMap<DocumentId, Entry>,
+    entries: HashMap<DocumentId, Entry>,
+    order: BTreeSet<(String, DocumentId)>,
 }
 
 impl Index {
     pub fn insert(&mut self, s: Summary) {
         let entry = Entry {
             name: fold(&s.name),
+            name_key: name_key(&s.name),
             city: fold(&s.city),
+            groups: s.groups.iter().map(|g| fold(g)).collect(),
             phone_digits: s.phones.iter().map(|p| digits(p)).collect(),
             summary: s,
         };
-        self.entries.insert(entry.summary.id, entry);
+        let id = entry.summary.id;
+        self.order.insert((entry.name.clone(), id));
+        if let Some(old) = self.entries.insert(id, entry) {
+            if old.name != self.entries[&id].name {
+                self.order.remove(&(old.name, id));
+            }
+        }
     }
 
     pub fn remove(&mut self, id: &DocumentId) {
-        self.entries.remove(id);
+        if let Some(old) = self.entries.remove(id) {
+            self.order.remove(&(old.name, *id));
+        }
     }
 
     pub fn get(&self, id: &DocumentId) -> Option<&Summary> {
@@ -144,6 +169,10 @@ impl Index {
         self.entries.values().map(|e| &e.summary)
     }
 
+    pub(crate) fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.entries.values()
+    }
+
     /// Matching clients, sorted by name then id, paged.
     pub fn search(&self, filter: &Filter, page: Page) -> Vec<Summary> {
         let words: Vec<String> = filter
@@ -154,23 +183,33 @@ impl Index {
         // "06 12 34 56" is one phone number, not four words.
         let phone_text = filter.text.as_deref().filter(|t| {
             t.chars().filter(char::is_ascii_digit).count() >= 3
-                && t.chars().all(|c| c.is_ascii_digit() || " +.-()/".contains(c))
+                && t.chars()
+                    .all(|c| c.is_ascii_digit() || " +.-()/".contains(c))
         });
-        let mut hits: Vec<&Entry> = self
-            .entries
-            .values()
+        let folded = Folded {
+            group: filter.group.as_deref().map(fold),
+            city: filter.city.as_deref().map(fold),
+            email: filter.email.as_deref().map(|m| m.trim().to_lowercase()),
+        };
+        self.order
+            .iter()
+            .filter_map(|(_, id)| self.entries.get(id))
             .filter(|e| match phone_text {
-                Some(p) => matches(e, filter, &[]) && phone_matches(e, p),
-                None => matches(e, filter, &words),
+                Some(p) => matches(e, filter, &folded, &[]) && phone_matches(e, p),
+                None => matches(e, filter, &folded, &words),
             })
-            .collect();
-        hits.sort_by(|a, b| a.name.cmp(&b.name).then(a.summary.id.cmp(&b.summary.id)));
-        hits.into_iter()
             .skip(page.offset)
             .take(page.limit)
             .map(|e| e.summary.clone())
             .collect()
     }
+}
+
+/// Filter values folded once per search, not once per entry.
+struct Folded {
+    group: Option<String>,
+    city: Option<String>,
+    email: Option<String>,
 }
 
 fn phone_matches(e: &Entry, query: &str) -> bool {
@@ -188,20 +227,17 @@ fn word_matches(e: &Entry, w: &str) -> bool {
         || (w.chars().any(|c| c.is_ascii_digit()) && phone_matches(e, w))
 }
 
-fn matches(e: &Entry, f: &Filter, words: &[String]) -> bool {
+fn matches(e: &Entry, f: &Filter, folded: &Folded, words: &[String]) -> bool {
     let s = &e.summary;
     (f.include_archived || !s.archived)
         && f.status.is_none_or(|st| s.status == st)
         && f.client_type.as_ref().is_none_or(|t| &s.client_type == t)
-        && f.group.as_ref().is_none_or(|g| {
-            let g = fold(g);
-            s.groups.iter().any(|x| fold(x) == g)
-        })
-        && f.city.as_ref().is_none_or(|c| e.city == fold(c))
-        && f.email.as_ref().is_none_or(|m| {
-            let m = m.trim().to_lowercase();
-            s.emails.iter().any(|x| x.contains(&m))
-        })
+        && folded.group.as_ref().is_none_or(|g| e.groups.contains(g))
+        && folded.city.as_ref().is_none_or(|c| &e.city == c)
+        && folded
+            .email
+            .as_ref()
+            .is_none_or(|m| s.emails.iter().any(|x| x.contains(m.as_str())))
         && f.phone.as_ref().is_none_or(|p| phone_matches(e, p))
         && words.iter().all(|w| word_matches(e, w))
 }

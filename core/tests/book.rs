@@ -1,5 +1,6 @@
 //! The book's promises over a real sled store: merges keep both sides, same-field writes are
 //! reported as conflicts and can be settled, history says who did what, unknown fields survive.
+#![allow(clippy::unwrap_used)]
 
 use std::sync::Arc;
 

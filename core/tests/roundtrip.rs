@@ -1,4 +1,6 @@
 //! Property: any record written into a document reads back equal, after a save and a load too.
+#![allow(clippy::type_complexity)]
+#![allow(clippy::unwrap_used)]
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,73 +31,248 @@ fn tags() -> impl Strategy<Value = BTreeSet<String>> {
 }
 
 fn name() -> impl Strategy<Value = Name> {
-    (text(), text(), text()).prop_map(|(display, first, last)| Name { display, first, last })
-}
-
-fn address() -> impl Strategy<Value = Address> {
-    (text(), text(), text(), text(), "[A-Z]{2}").prop_map(|(street, city, region, postal_code, country)| {
-        Address { street, city, region, postal_code, country }
+    (text(), text(), text()).prop_map(|(display, first, last)| Name {
+        display,
+        first,
+        last,
     })
 }
 
+fn address() -> impl Strategy<Value = Address> {
+    (text(), text(), text(), text(), "[A-Z]{2}").prop_map(
+        |(street, city, region, postal_code, country)| Address {
+            street,
+            city,
+            region,
+            postal_code,
+            country,
+        },
+    )
+}
+
 fn file() -> impl Strategy<Value = FileRef> {
-    ("[0-9a-f]{64}", any::<u64>(), "[a-z]+/[a-z]+", text())
-        .prop_map(|(hash, size, media_type, name)| FileRef { hash, size, media_type, name })
+    ("[0-9a-f]{64}", any::<u64>(), "[a-z]+/[a-z]+", text()).prop_map(
+        |(hash, size, media_type, name)| FileRef {
+            hash,
+            size,
+            media_type,
+            name,
+        },
+    )
 }
 
 fn kind() -> impl Strategy<Value = ValueKind> {
     prop_oneof![Just(ValueKind::Percent), Just(ValueKind::Amount)]
 }
 
-fn billing() -> impl Strategy<Value = (Invoice, BTreeMap<String, BankAccount>, BTreeMap<String, Bonus>, BTreeMap<String, Discount>)> {
+fn billing() -> impl Strategy<
+    Value = (
+        Invoice,
+        BTreeMap<String, BankAccount>,
+        BTreeMap<String, Bonus>,
+        BTreeMap<String, Discount>,
+    ),
+> {
     (
-        (text(), text(), option::of(text()))
-            .prop_map(|(company_name, legal_form, vat_number)| Invoice { company_name, legal_form, vat_number }),
-        keyed((text(), text(), text(), option::of(text())).prop_map(|(label, holder, iban, bic)| BankAccount { label, holder, iban, bic })),
-        keyed((text(), kind(), any::<i64>()).prop_map(|(label, kind, value)| Bonus { label, kind, value })),
-        keyed((text(), kind(), any::<i64>(), any::<i64>()).prop_map(|(label, kind, value, minimum)| Discount { label, kind, value, minimum })),
+        (text(), text(), option::of(text())).prop_map(|(company_name, legal_form, vat_number)| {
+            Invoice {
+                company_name,
+                legal_form,
+                vat_number,
+            }
+        }),
+        keyed((text(), text(), text(), option::of(text())).prop_map(
+            |(label, holder, iban, bic)| BankAccount {
+                label,
+                holder,
+                iban,
+                bic,
+            },
+        )),
+        keyed(
+            (text(), kind(), any::<i64>()).prop_map(|(label, kind, value)| Bonus {
+                label,
+                kind,
+                value,
+            }),
+        ),
+        keyed((text(), kind(), any::<i64>(), any::<i64>()).prop_map(
+            |(label, kind, value, minimum)| Discount {
+                label,
+                kind,
+                value,
+                minimum,
+            },
+        )),
     )
 }
 
-fn work() -> impl Strategy<Value = (BTreeMap<String, Activity>, BTreeMap<String, Installation>, BTreeMap<String, Intervention>, BTreeMap<String, Contract>)> {
+fn work() -> impl Strategy<
+    Value = (
+        BTreeMap<String, Activity>,
+        BTreeMap<String, Installation>,
+        BTreeMap<String, Intervention>,
+        BTreeMap<String, Contract>,
+    ),
+> {
     let activity = (
-        prop_oneof![Just(ActivityKind::Task), Just(ActivityKind::Call), Just(ActivityKind::Meeting)],
-        text(), text(), text(), any::<bool>(),
+        prop_oneof![
+            Just(ActivityKind::Task),
+            Just(ActivityKind::Call),
+            Just(ActivityKind::Meeting)
+        ],
+        text(),
+        text(),
+        text(),
+        any::<bool>(),
     )
-        .prop_map(|(kind, date, title, description, done)| Activity { kind, date, title, description, done });
-    let installation = (option::of(text()), text(), text(), text(), text(), option::of(text()))
-        .prop_map(|(site, kind, brand, model, serial, installed_on)| Installation { site, kind, brand, model, serial, installed_on });
-    let signature = (file(), text(), text()).prop_map(|(image, signed_by, signed_at)| Signature { image, signed_by, signed_at });
-    let intervention = (
-        option::of(text()), text(), option::of(text()), text(), keyed(file()), option::of(signature),
-        prop_oneof![Just(InterventionStatus::Planned), Just(InterventionStatus::Done), Just(InterventionStatus::Cancelled)],
-    )
-        .prop_map(|(installation, date, technician, report, photos, signature, status)| Intervention {
-            installation, date, technician, report, photos, signature, status,
+        .prop_map(|(kind, date, title, description, done)| Activity {
+            kind,
+            date,
+            title,
+            description,
+            done,
         });
-    let contract = (text(), text(), option::of(text()), option::of(any::<i64>()), text(), option::of(file()))
-        .prop_map(|(number, starts_on, ends_on, amount, currency, file)| Contract { number, starts_on, ends_on, amount, currency, file });
-    (keyed(activity), keyed(installation), keyed(intervention), keyed(contract))
+    let installation = (
+        option::of(text()),
+        text(),
+        text(),
+        text(),
+        text(),
+        option::of(text()),
+    )
+        .prop_map(
+            |(site, kind, brand, model, serial, installed_on)| Installation {
+                site,
+                kind,
+                brand,
+                model,
+                serial,
+                installed_on,
+            },
+        );
+    let signature = (file(), text(), text()).prop_map(|(image, signed_by, signed_at)| Signature {
+        image,
+        signed_by,
+        signed_at,
+    });
+    let intervention = (
+        option::of(text()),
+        text(),
+        option::of(text()),
+        text(),
+        keyed(file()),
+        option::of(signature),
+        prop_oneof![
+            Just(InterventionStatus::Planned),
+            Just(InterventionStatus::Done),
+            Just(InterventionStatus::Cancelled)
+        ],
+    )
+        .prop_map(
+            |(installation, date, technician, report, photos, signature, status)| Intervention {
+                installation,
+                date,
+                technician,
+                report,
+                photos,
+                signature,
+                status,
+            },
+        );
+    let contract = (
+        text(),
+        text(),
+        option::of(text()),
+        option::of(any::<i64>()),
+        text(),
+        option::of(file()),
+    )
+        .prop_map(
+            |(number, starts_on, ends_on, amount, currency, file)| Contract {
+                number,
+                starts_on,
+                ends_on,
+                amount,
+                currency,
+                file,
+            },
+        );
+    (
+        keyed(activity),
+        keyed(installation),
+        keyed(intervention),
+        keyed(contract),
+    )
 }
 
-fn more() -> impl Strategy<Value = (BTreeMap<String, Interest>, BTreeMap<String, Renewable>, BTreeMap<String, Link>, BTreeMap<String, FileRef>, Option<Consent>, BTreeMap<String, ContactLink>, BTreeMap<String, Site>)> {
-    let interest = (text(), option::of(text()), text()).prop_map(|(product, contact, on)| Interest { product, contact, on });
-    let renewable = (text(), keyed(text()), any::<u32>(), option::of(text()))
-        .prop_map(|(product, purchases, period_months, next_due)| Renewable { product, purchases, period_months, next_due });
+fn more() -> impl Strategy<
+    Value = (
+        BTreeMap<String, Interest>,
+        BTreeMap<String, Renewable>,
+        BTreeMap<String, Link>,
+        BTreeMap<String, FileRef>,
+        Option<Consent>,
+        BTreeMap<String, ContactLink>,
+        BTreeMap<String, Site>,
+    ),
+> {
+    let interest =
+        (text(), option::of(text()), text()).prop_map(|(product, contact, on)| Interest {
+            product,
+            contact,
+            on,
+        });
+    let renewable = (text(), keyed(text()), any::<u32>(), option::of(text())).prop_map(
+        |(product, purchases, period_months, next_due)| Renewable {
+            product,
+            purchases,
+            period_months,
+            next_due,
+        },
+    );
     let link = (
-        prop_oneof![Just(LinkKind::Opportunity), Just(LinkKind::Quote), Just(LinkKind::Trip), Just(LinkKind::Incident)],
-        text(), text(),
-    )
-        .prop_map(|(kind, reference, title)| Link { kind, reference, title });
-    let consent = (
-        any::<bool>(), text(),
-        prop_oneof![Just(ConsentMethod::Form), Just(ConsentMethod::Paper), Just(ConsentMethod::Verbal)],
+        prop_oneof![
+            Just(LinkKind::Opportunity),
+            Just(LinkKind::Quote),
+            Just(LinkKind::Trip),
+            Just(LinkKind::Incident)
+        ],
+        text(),
         text(),
     )
-        .prop_map(|(given, on, method, recorded_by)| Consent { given, on, method, recorded_by });
+        .prop_map(|(kind, reference, title)| Link {
+            kind,
+            reference,
+            title,
+        });
+    let consent = (
+        any::<bool>(),
+        text(),
+        prop_oneof![
+            Just(ConsentMethod::Form),
+            Just(ConsentMethod::Paper),
+            Just(ConsentMethod::Verbal)
+        ],
+        text(),
+    )
+        .prop_map(|(given, on, method, recorded_by)| Consent {
+            given,
+            on,
+            method,
+            recorded_by,
+        });
     let contact = text().prop_map(|role| ContactLink { role });
     let site = (text(), address()).prop_map(|(label, address)| Site { label, address });
-    (keyed(interest), keyed(renewable), keyed(link), keyed(file()), option::of(consent), keyed(contact), keyed(site))
+    (
+        keyed(interest),
+        keyed(renewable),
+        keyed(link),
+        keyed(file()),
+        option::of(consent),
+        keyed(contact),
+        keyed(site),
+    )
 }
 
 fn client() -> impl Strategy<Value = Client> {
@@ -113,20 +290,74 @@ fn client() -> impl Strategy<Value = Client> {
         text(),
         option::of(file()),
     );
-    (identity, billing(), tags(), work(), more(), vec(any::<u8>(), 0..1)).prop_map(
-        |((client_type, status, archived, manager, name, birthday, phones, emails, address, groups, notes, photo),
-          (invoice, banks, bonuses, discounts), payment_methods,
-          (activities, installations, interventions, contracts),
-          (interests, renewables, links, files, consent, contacts, sites), _)| Client {
-            client_type, status, archived, manager, name, birthday, phones, emails, address, groups, notes, photo,
-            invoice, payment_methods, banks, bonuses, discounts, contacts, sites, activities, installations,
-            interventions, contracts, interests, renewables, links, files, consent,
-        },
+    (
+        identity,
+        billing(),
+        tags(),
+        work(),
+        more(),
+        vec(any::<u8>(), 0..1),
     )
+        .prop_map(
+            |(
+                (
+                    client_type,
+                    status,
+                    archived,
+                    manager,
+                    name,
+                    birthday,
+                    phones,
+                    emails,
+                    address,
+                    groups,
+                    notes,
+                    photo,
+                ),
+                (invoice, banks, bonuses, discounts),
+                payment_methods,
+                (activities, installations, interventions, contracts),
+                (interests, renewables, links, files, consent, contacts, sites),
+                _,
+            )| Client {
+                client_type,
+                status,
+                archived,
+                manager,
+                name,
+                birthday,
+                phones,
+                emails,
+                address,
+                groups,
+                notes,
+                photo,
+                invoice,
+                payment_methods,
+                banks,
+                bonuses,
+                discounts,
+                contacts,
+                sites,
+                activities,
+                installations,
+                interventions,
+                contracts,
+                interests,
+                renewables,
+                links,
+                files,
+                consent,
+            },
+        )
 }
 
 fn author() -> Author {
-    Author { member: "m".into(), device: "d".into(), action: "test".into() }
+    Author {
+        member: "m".into(),
+        device: "d".into(),
+        action: "test".into(),
+    }
 }
 
 proptest! {

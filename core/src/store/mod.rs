@@ -14,7 +14,11 @@ pub type Key = Vec<String>;
 /// Builds a [`Key`] from string-like parts.
 #[macro_export]
 macro_rules! key {
-    ($($part:expr),+ $(,)?) => { vec![$($part.to_string()),+] };
+    ($($part:expr),+ $(,)?) => {{
+        #[allow(clippy::useless_vec)]
+        let key: $crate::store::Key = vec![$($part.to_string()),+];
+        key
+    }};
 }
 
 /// One write of an atomic [`Store::apply`].

@@ -62,7 +62,6 @@ pub fn country(field: &str, input: &str) -> Result<String, FieldError> {
     ))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,7 +57,6 @@ fn split(text: &str) -> Option<(u16, u8, u8)> {
     Some((year, month, day))
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -148,7 +148,6 @@ fn check_domain(domain: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

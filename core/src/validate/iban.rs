@@ -131,7 +131,6 @@ pub fn bic(field: &str, input: &str) -> Result<String, FieldError> {
     Ok(compact)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

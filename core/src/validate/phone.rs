@@ -122,7 +122,6 @@ fn compact(text: &str) -> Option<String> {
     Some(out)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;

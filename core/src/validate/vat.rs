@@ -354,7 +354,6 @@ fn poland(n: &[u8]) -> bool {
     sum % 11 == digit(last)
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
