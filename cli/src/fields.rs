@@ -173,13 +173,13 @@ impl ClientFields {
 pub struct Removals {
     /// Remove a phone (as typed or E.164); repeat for several.
     #[arg(long = "remove-phone", value_name = "NUMBER")]
-    pub phones: Vec<String>,
+    pub remove_phones: Vec<String>,
     /// Remove an e-mail; repeat for several.
     #[arg(long = "remove-email", value_name = "ADDRESS")]
-    pub emails: Vec<String>,
+    pub remove_emails: Vec<String>,
     /// Remove a group; repeat for several.
     #[arg(long = "remove-group", value_name = "GROUP")]
-    pub groups: Vec<String>,
+    pub remove_groups: Vec<String>,
     /// Archive the client (hidden from lists, kept whole).
     #[arg(long, conflicts_with = "unarchive")]
     pub archive: bool,
@@ -190,16 +190,20 @@ pub struct Removals {
 
 impl Removals {
     pub fn apply(&self, c: &mut Client, normalise_phone: impl Fn(&str) -> String) {
-        let phones: Vec<String> = self.phones.iter().map(|p| normalise_phone(p)).collect();
+        let phones: Vec<String> = self
+            .remove_phones
+            .iter()
+            .map(|p| normalise_phone(p))
+            .collect();
         c.phones.retain(|_, p| !phones.contains(&p.number));
         let emails: Vec<String> = self
-            .emails
+            .remove_emails
             .iter()
             .map(|e| e.trim().to_lowercase())
             .collect();
         c.emails
             .retain(|_, e| !emails.contains(&e.address.to_lowercase()));
-        for g in &self.groups {
+        for g in &self.remove_groups {
             c.groups.remove(g.trim());
         }
         if self.archive {

@@ -1,6 +1,7 @@
 //! `fiche`: the command line over a device's client store.
 
 mod fields;
+mod settings;
 mod show;
 
 use std::path::PathBuf;
@@ -115,6 +116,11 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// The organisation's client types, groups and members.
+    Settings {
+        #[command(subcommand)]
+        command: settings::SettingsCommand,
     },
 }
 
@@ -298,6 +304,16 @@ fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Import { file, format, json } => show::import(&book, &file, format, json)?,
+        Command::Settings { command } => settings::run(&book, command)?,
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_command_line_is_well_formed() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
+    }
 }

@@ -11,18 +11,52 @@ use fiche_core::index::{Filter, Page};
 use fiche_core::model::{Client, Email, Phone};
 use fiche_core::{Book, Options};
 
-const FIRST: [&str; 8] = [
-    "Marie", "Jean", "Ioana", "Giulia", "Paweł", "Lucía", "Ștefan", "Anna",
+const FIRST: [&str; 24] = [
+    "Marie",
+    "Jean",
+    "Ioana",
+    "Giulia",
+    "Paweł",
+    "Lucía",
+    "Ștefan",
+    "Anna",
+    "Luc",
+    "Sofia",
+    "Mihai",
+    "Chiara",
+    "Tomasz",
+    "Carmen",
+    "Pierre",
+    "Elena",
+    "Marco",
+    "Zofia",
+    "Javier",
+    "Claire",
+    "Andrei",
+    "Francesca",
+    "Piotr",
+    "Inès",
 ];
-const LAST: [&str; 8] = [
-    "Dupont", "Martin", "Popescu", "Rossi", "Kowalski", "García", "Ionescu", "Bernard",
+const SYLLABLE: [&str; 24] = [
+    "du", "mar", "pop", "ros", "kow", "gar", "ion", "ber", "lan", "vel", "tes", "cor", "min",
+    "sal", "fer", "nov", "bel", "rad", "cas", "tor", "lev", "pin", "mon", "zar",
 ];
 const CITY: [&str; 6] = ["Lyon", "București", "Milano", "Kraków", "Sevilla", "Nantes"];
 
+/// A realistic walk-in: varied names (24 first names × 13,824 three-syllable last names).
 fn walk_in(i: usize) -> Client {
     let mut c = Client::default();
-    c.name.first = FIRST[i % 8].to_string();
-    c.name.last = format!("{}{}", LAST[(i / 8) % 8], i);
+    c.name.first = FIRST[i % 24].to_string();
+    let j = i.wrapping_mul(7919) % 13_824;
+    let last: String = [j % 24, (j / 24) % 24, j / 576]
+        .iter()
+        .map(|&k| SYLLABLE[k])
+        .collect();
+    let mut chars = last.chars();
+    c.name.last = chars
+        .next()
+        .map(|f| f.to_uppercase().chain(chars).collect())
+        .unwrap_or_default();
     c.phones.insert(
         "p".into(),
         Phone {

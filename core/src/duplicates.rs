@@ -66,7 +66,7 @@ pub fn find(index: &Index, candidate: &Client, except: Option<DocumentId>) -> Ve
         .map(|e| e.address.to_lowercase())
         .collect();
     let mut out: Vec<Duplicate> = index
-        .entries()
+        .candidates(&key, &phones, &emails)
         .filter(|e| Some(e.summary.id) != except)
         .filter_map(|e| {
             let s = &e.summary;

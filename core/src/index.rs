@@ -1,7 +1,7 @@
 //! The search index: one small summary per client, kept in the store beside the document and
 //! rewritten in the same atomic write whenever the document changes (locally or by a merge).
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 use unicode_normalization::UnicodeNormalization;
@@ -121,11 +121,31 @@ pub(crate) fn name_key(name: &str) -> String {
     words.join(" ")
 }
 
-/// All client summaries of a store, in memory, kept in name order for listing.
+/// The blocking keys of a name: the first three characters of each folded word. Two names
+/// are compared for similarity only when they share one (a typo in the first three letters of
+/// every word escapes the check; anything else does not need to be compared).
+pub(crate) fn name_blocks(name_key: &str) -> impl Iterator<Item = String> + '_ {
+    name_key
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .map(|w| w.chars().take(3).collect())
+}
+
+/// All client summaries of a store, in memory, kept in name order for listing, with lookup
+/// tables for duplicate detection.
 #[derive(Debug, Default)]
 pub struct Index {
     entries: HashMap<DocumentId, Entry>,
     order: BTreeSet<(String, DocumentId)>,
+    /// Name blocks, E.164 phones and lower-case e-mails → clients having them.
+    lookup: HashMap<String, HashSet<DocumentId>>,
+}
+
+fn lookup_keys(e: &Entry) -> Vec<String> {
+    let mut keys: Vec<String> = name_blocks(&e.name_key).map(|b| format!("n:{b}")).collect();
+    keys.extend(e.summary.phones.iter().map(|p| format!("p:{p}")));
+    keys.extend(e.summary.emails.iter().map(|m| format!("e:{m}")));
+    keys
 }
 
 impl Index {
@@ -139,18 +159,46 @@ impl Index {
             summary: s,
         };
         let id = entry.summary.id;
+        self.remove(&id);
         self.order.insert((entry.name.clone(), id));
-        if let Some(old) = self.entries.insert(id, entry) {
-            if old.name != self.entries[&id].name {
-                self.order.remove(&(old.name, id));
+        for k in lookup_keys(&entry) {
+            self.lookup.entry(k).or_default().insert(id);
+        }
+        self.entries.insert(id, entry);
+    }
+
+    pub fn remove(&mut self, id: &DocumentId) {
+        let Some(old) = self.entries.remove(id) else {
+            return;
+        };
+        self.order.remove(&(old.name.clone(), *id));
+        for k in lookup_keys(&old) {
+            if let Some(set) = self.lookup.get_mut(&k) {
+                set.remove(id);
+                if set.is_empty() {
+                    self.lookup.remove(&k);
+                }
             }
         }
     }
 
-    pub fn remove(&mut self, id: &DocumentId) {
-        if let Some(old) = self.entries.remove(id) {
-            self.order.remove(&(old.name, *id));
-        }
+    /// Clients sharing a name block, a phone or an e-mail with the given values.
+    pub(crate) fn candidates<'a>(
+        &'a self,
+        name_key: &str,
+        phones: &[&str],
+        emails: &[String],
+    ) -> impl Iterator<Item = &'a Entry> {
+        let mut keys: Vec<String> = name_blocks(name_key).map(|b| format!("n:{b}")).collect();
+        keys.extend(phones.iter().map(|p| format!("p:{p}")));
+        keys.extend(emails.iter().map(|m| format!("e:{m}")));
+        let ids: HashSet<DocumentId> = keys
+            .iter()
+            .filter_map(|k| self.lookup.get(k))
+            .flatten()
+            .copied()
+            .collect();
+        ids.into_iter().filter_map(|id| self.entries.get(&id))
     }
 
     pub fn get(&self, id: &DocumentId) -> Option<&Summary> {
@@ -167,10 +215,6 @@ impl Index {
 
     pub fn summaries(&self) -> impl Iterator<Item = &Summary> {
         self.entries.values().map(|e| &e.summary)
-    }
-
-    pub(crate) fn entries(&self) -> impl Iterator<Item = &Entry> {
-        self.entries.values()
     }
 
     /// Matching clients, sorted by name then id, paged.
