@@ -149,18 +149,7 @@ mod tests {
         expected: Result<&str, &str>,
     ) {
         let got = validate("bank.account", input);
-        match (&got, expected) {
-            (Ok(value), Ok(want)) => assert_eq!(value, want, "input {input:?}"),
-            (Err(e), Err(want)) => {
-                assert_eq!(e.field, "bank.account", "input {input:?}");
-                assert!(
-                    e.reason.contains(want),
-                    "input {input:?}: reason {:?} lacks {want:?}",
-                    e.reason
-                );
-            }
-            _ => panic!("input {input:?}: got {got:?}, expected {expected:?}"),
-        }
+        super::super::assert_validates("bank.account", &got, input, expected);
     }
 
     #[test]

@@ -66,3 +66,26 @@ pub(crate) fn quoted(input: &str) -> String {
         format!("{head:?}…")
     }
 }
+
+/// The one assertion every validator's test table makes: the normalised value, or an error
+/// for `field` whose reason contains the expected words.
+#[cfg(test)]
+pub(crate) fn assert_validates(
+    field: &str,
+    got: &Result<String, FieldError>,
+    input: &str,
+    expected: Result<&str, &str>,
+) {
+    match (got, expected) {
+        (Ok(value), Ok(want)) => assert_eq!(value, want, "input {input:?}"),
+        (Err(e), Err(want)) => {
+            assert_eq!(e.field, field, "input {input:?}");
+            assert!(
+                e.reason.contains(want),
+                "input {input:?}: reason {:?} lacks {want:?}",
+                e.reason
+            );
+        }
+        _ => panic!("input {input:?}: got {got:?}, expected {expected:?}"),
+    }
+}

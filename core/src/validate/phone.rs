@@ -132,18 +132,12 @@ mod tests {
 
     fn check_in(region: &str, input: &str, expected: Result<&str, &str>) {
         let got = phone("phones.mobile", input, region);
-        match (&got, expected) {
-            (Ok(value), Ok(want)) => assert_eq!(value, want, "input {input:?} in {region}"),
-            (Err(e), Err(want)) => {
-                assert_eq!(e.field, "phones.mobile", "input {input:?}");
-                assert!(
-                    e.reason.contains(want),
-                    "input {input:?} in {region}: reason {:?} lacks {want:?}",
-                    e.reason
-                );
-            }
-            _ => panic!("input {input:?} in {region}: got {got:?}, expected {expected:?}"),
-        }
+        super::super::assert_validates(
+            "phones.mobile",
+            &got,
+            &format!("{input} in {region}"),
+            expected,
+        );
     }
 
     #[test]
