@@ -8,7 +8,8 @@
 //! - [`store`]: the storage trait and its sled implementation; `docstore` lays documents in it;
 //! - [`book`]: a device's records — create, edit, list, search, merge — with [`index`],
 //!   [`duplicates`], [`conflicts`] and [`history`];
-//! - [`exchange`]: JSON, vCard and CSV.
+//! - [`exchange`]: JSON, vCard and CSV;
+//! - [`protocol`]: the automerge-repo sync protocol, sans I/O.
 //!
 //! # Example
 //! ```
@@ -33,6 +34,7 @@ pub mod history;
 pub mod id;
 pub mod index;
 pub mod model;
+pub mod protocol;
 pub mod record;
 pub mod schema;
 pub mod store;

@@ -1,0 +1,330 @@
+//! One connection's protocol state, without I/O: the handshake, the peer's identity, and an
+//! Automerge `sync::State` per document. Fed decoded messages, it returns what to do.
+
+use std::collections::HashMap;
+
+use automerge::sync::{self, SyncDoc};
+use automerge::Automerge;
+
+use super::message::{Message, PeerId, PeerMetadata, PROTOCOL_V1};
+use crate::id::DocumentId;
+
+/// Where a connection finds documents: the server's store, a device's book, or a map in tests.
+pub trait Documents {
+    /// The document, if this side has it.
+    fn get(&mut self, id: &DocumentId) -> Option<&mut Automerge>;
+    /// The document, created empty if this side does not have it yet.
+    fn get_or_create(&mut self, id: &DocumentId) -> &mut Automerge;
+}
+
+impl Documents for HashMap<DocumentId, Automerge> {
+    fn get(&mut self, id: &DocumentId) -> Option<&mut Automerge> {
+        HashMap::get_mut(self, id)
+    }
+    fn get_or_create(&mut self, id: &DocumentId) -> &mut Automerge {
+        self.entry(*id).or_default()
+    }
+}
+
+/// Which end of the WebSocket this is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Side {
+    /// Waits for `join`, answers `peer`.
+    Server,
+    /// Sends `join`, waits for `peer`.
+    Client,
+}
+
+/// What the transport should do after a message was handled.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// Send this message to the peer.
+    Send(Message),
+    /// The handshake completed with this peer.
+    Ready {
+        peer: PeerId,
+        metadata: PeerMetadata,
+    },
+    /// This document gained changes from the peer: other peers should hear of them.
+    Changed(DocumentId),
+    /// The peer does not have a document we asked for.
+    Unavailable(DocumentId),
+    /// An ephemeral message to relay to the other peers of its document.
+    Relay(Message),
+    /// Close the connection (after sending what precedes this action).
+    Close(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    Handshake,
+    Open,
+    Closed,
+}
+
+/// The protocol state of one connection.
+#[derive(Debug)]
+pub struct Connection {
+    side: Side,
+    local: PeerId,
+    metadata: PeerMetadata,
+    remote: Option<PeerId>,
+    phase: Phase,
+    docs: HashMap<DocumentId, sync::State>,
+}
+
+impl Connection {
+    pub fn new(side: Side, local: PeerId, metadata: PeerMetadata) -> Self {
+        Self {
+            side,
+            local,
+            metadata,
+            remote: None,
+            phase: Phase::Handshake,
+            docs: HashMap::new(),
+        }
+    }
+
+    /// The first message a client sends (`None` for a server, which waits).
+    pub fn start(&self) -> Option<Message> {
+        (self.side == Side::Client).then(|| Message::Join {
+            sender_id: self.local.clone(),
+            peer_metadata: self.metadata.clone(),
+            supported_protocol_versions: vec![PROTOCOL_V1.to_string()],
+        })
+    }
+
+    pub fn remote(&self) -> Option<&str> {
+        self.remote.as_deref()
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.phase == Phase::Open
+    }
+
+    /// Documents this connection syncs.
+    pub fn documents(&self) -> impl Iterator<Item = &DocumentId> {
+        self.docs.keys()
+    }
+
+    pub fn syncs(&self, id: &DocumentId) -> bool {
+        self.docs.contains_key(id)
+    }
+
+    /// Restores a sync state saved from an earlier connection with the same peer, so only
+    /// what is new is exchanged.
+    pub fn restore(&mut self, id: DocumentId, saved: &[u8]) -> Result<(), sync::DecodeStateError> {
+        self.docs.insert(id, sync::State::decode(saved)?);
+        Ok(())
+    }
+
+    /// The sync state of a document, encoded for storage.
+    pub fn saved_state(&self, id: &DocumentId) -> Option<Vec<u8>> {
+        self.docs.get(id).map(sync::State::encode)
+    }
+
+    fn error(&mut self, reason: impl Into<String>) -> Vec<Action> {
+        let reason = reason.into();
+        self.phase = Phase::Closed;
+        vec![
+            Action::Send(Message::Error {
+                sender_id: self.local.clone(),
+                message: reason.clone(),
+                target_id: self.remote.clone(),
+            }),
+            Action::Close(reason),
+        ]
+    }
+
+    /// Starts (or continues) syncing a document with the peer: a `request` if we do not have
+    /// it yet (empty), a `sync` otherwise. `None` when there is nothing to say.
+    pub fn sync_document(&mut self, id: DocumentId, docs: &mut impl Documents) -> Option<Message> {
+        let remote = self.remote.clone()?;
+        let state = self.docs.entry(id).or_default();
+        let doc = docs.get_or_create(&id);
+        let request = doc.get_heads().is_empty();
+        let data = doc.generate_sync_message(state)?.encode();
+        let (sender_id, target_id, document_id) = (self.local.clone(), remote, id);
+        Some(if request {
+            Message::Request {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            }
+        } else {
+            Message::Sync {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            }
+        })
+    }
+
+    /// A document changed locally (or through another peer): what to tell this peer, if it
+    /// syncs that document.
+    pub fn document_changed(
+        &mut self,
+        id: &DocumentId,
+        docs: &mut impl Documents,
+    ) -> Option<Message> {
+        if !self.is_open() || !self.docs.contains_key(id) {
+            return None;
+        }
+        self.sync_document(*id, docs)
+    }
+
+    /// Handles one message from the peer.
+    pub fn receive(&mut self, message: Message, docs: &mut impl Documents) -> Vec<Action> {
+        match self.phase {
+            Phase::Closed => Vec::new(),
+            Phase::Handshake => self.handshake(message),
+            Phase::Open => {
+                if message.sender_id() != self.remote.as_deref().unwrap_or_default() {
+                    return self.error(format!(
+                        "senderId {:?} is not the peer of this connection",
+                        message.sender_id()
+                    ));
+                }
+                self.open(message, docs)
+            }
+        }
+    }
+
+    fn handshake(&mut self, message: Message) -> Vec<Action> {
+        match (self.side, message) {
+            (
+                Side::Server,
+                Message::Join {
+                    sender_id,
+                    peer_metadata,
+                    supported_protocol_versions,
+                },
+            ) => {
+                self.remote = Some(sender_id.clone());
+                let v1 = supported_protocol_versions.is_empty()
+                    || supported_protocol_versions.iter().any(|v| v == PROTOCOL_V1);
+                if !v1 {
+                    return self.error("unsupported protocol version");
+                }
+                self.phase = Phase::Open;
+                vec![
+                    Action::Send(Message::Peer {
+                        sender_id: self.local.clone(),
+                        peer_metadata: self.metadata.clone(),
+                        selected_protocol_version: PROTOCOL_V1.to_string(),
+                        target_id: sender_id.clone(),
+                    }),
+                    Action::Ready {
+                        peer: sender_id,
+                        metadata: peer_metadata,
+                    },
+                ]
+            }
+            (
+                Side::Client,
+                Message::Peer {
+                    sender_id,
+                    peer_metadata,
+                    selected_protocol_version,
+                    ..
+                },
+            ) => {
+                self.remote = Some(sender_id.clone());
+                if selected_protocol_version != PROTOCOL_V1 {
+                    return self.error(format!(
+                        "unsupported protocol version {selected_protocol_version:?}"
+                    ));
+                }
+                self.phase = Phase::Open;
+                vec![Action::Ready {
+                    peer: sender_id,
+                    metadata: peer_metadata,
+                }]
+            }
+            (_, Message::Error { message, .. }) => {
+                self.phase = Phase::Closed;
+                vec![Action::Close(format!(
+                    "the peer refused the connection: {message}"
+                ))]
+            }
+            (Side::Server, other) => self.error(format!("expected join, got {}", other.kind())),
+            (Side::Client, other) => self.error(format!("expected peer, got {}", other.kind())),
+        }
+    }
+
+    fn open(&mut self, message: Message, docs: &mut impl Documents) -> Vec<Action> {
+        match message {
+            Message::Sync {
+                document_id, data, ..
+            } => self.apply(document_id, &data, docs, false),
+            Message::Request {
+                document_id, data, ..
+            } => self.apply(document_id, &data, docs, true),
+            Message::DocUnavailable { document_id, .. } => {
+                self.docs.remove(&document_id);
+                vec![Action::Unavailable(document_id)]
+            }
+            Message::Ephemeral { .. } => vec![Action::Relay(message)],
+            Message::Leave { .. } => {
+                self.phase = Phase::Closed;
+                vec![Action::Close("the peer left".into())]
+            }
+            Message::Error { message, .. } => {
+                self.phase = Phase::Closed;
+                vec![Action::Close(format!(
+                    "the peer reported an error: {message}"
+                ))]
+            }
+            // Heads gossip between storage peers: not needed to converge; ignored for now.
+            Message::RemoteSubscriptionChange { .. } | Message::RemoteHeadsChanged { .. } => {
+                Vec::new()
+            }
+            Message::Join { .. } | Message::Peer { .. } => {
+                self.error("handshake messages are only valid at the start")
+            }
+        }
+    }
+
+    fn apply(
+        &mut self,
+        id: DocumentId,
+        data: &[u8],
+        docs: &mut impl Documents,
+        request: bool,
+    ) -> Vec<Action> {
+        let sync_message = match sync::Message::decode(data) {
+            Ok(m) => m,
+            Err(e) => return self.error(format!("bad sync message for {id}: {e}")),
+        };
+        let remote = self.remote.clone().unwrap_or_default();
+        if request && docs.get(&id).is_none_or(|d| d.get_heads().is_empty()) {
+            // A peer asks for a document we do not have.
+            return vec![Action::Send(Message::DocUnavailable {
+                sender_id: self.local.clone(),
+                target_id: remote,
+                document_id: id,
+            })];
+        }
+        let state = self.docs.entry(id).or_default();
+        let doc = docs.get_or_create(&id);
+        let before = doc.get_heads();
+        if let Err(e) = doc.receive_sync_message(state, sync_message) {
+            return self.error(format!("cannot apply sync message for {id}: {e}"));
+        }
+        let mut actions = Vec::new();
+        if doc.get_heads() != before {
+            actions.push(Action::Changed(id));
+        }
+        if let Some(reply) = doc.generate_sync_message(state) {
+            actions.push(Action::Send(Message::Sync {
+                sender_id: self.local.clone(),
+                target_id: remote,
+                document_id: id,
+                data: reply.encode(),
+            }));
+        }
+        actions
+    }
+}

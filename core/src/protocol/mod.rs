@@ -1,0 +1,15 @@
+//! The sync protocol: automerge-repo's WebSocket protocol, version "1", without any I/O.
+//!
+//! - [`message`] encodes and decodes frames;
+//! - [`connection`] is one connection's state machine (handshake, per-document sync state);
+//! - [`hub`] is the server's: many connections around one set of documents.
+//!
+//! Transports (the sync server, the device sync engine) only move frames and call these.
+
+pub mod connection;
+pub mod hub;
+pub mod message;
+
+pub use connection::{Action, Connection, Documents, Side};
+pub use hub::{ConnId, Hub, Out};
+pub use message::{DecodeError, Message, PeerId, PeerMetadata, RemoteHeads, PROTOCOL_V1};

@@ -1,0 +1,258 @@
+//! The protocol codec: every message round-trips, arbitrary bytes never panic the decoder, and
+//! frames shaped as the JavaScript implementation sends them decode.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+
+use ciborium::Value;
+use fiche_core::protocol::{Message, PeerMetadata, RemoteHeads};
+use fiche_core::DocumentId;
+use proptest::collection::{btree_map, vec};
+use proptest::option;
+use proptest::prelude::*;
+
+fn peer() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9-]{1,40}"
+}
+
+fn doc() -> impl Strategy<Value = DocumentId> {
+    any::<[u8; 16]>().prop_map(DocumentId::from_bytes)
+}
+
+fn bytes() -> impl Strategy<Value = Vec<u8>> {
+    vec(any::<u8>(), 0..300)
+}
+
+fn metadata() -> impl Strategy<Value = PeerMetadata> {
+    (option::of("[a-z0-9-]{1,20}"), any::<bool>()).prop_map(|(storage_id, is_ephemeral)| {
+        PeerMetadata {
+            storage_id,
+            is_ephemeral,
+        }
+    })
+}
+
+fn message() -> impl Strategy<Value = Message> {
+    prop_oneof![
+        (peer(), metadata(), vec("[0-9]", 0..3)).prop_map(|(sender_id, peer_metadata, v)| {
+            Message::Join {
+                sender_id,
+                peer_metadata,
+                supported_protocol_versions: v,
+            }
+        }),
+        (peer(), metadata(), peer()).prop_map(|(sender_id, peer_metadata, target_id)| {
+            Message::Peer {
+                sender_id,
+                peer_metadata,
+                selected_protocol_version: "1".into(),
+                target_id,
+            }
+        }),
+        peer().prop_map(|sender_id| Message::Leave { sender_id }),
+        (peer(), ".{0,40}", option::of(peer())).prop_map(|(sender_id, message, target_id)| {
+            Message::Error {
+                sender_id,
+                message,
+                target_id,
+            }
+        }),
+        (peer(), peer(), doc(), bytes()).prop_map(|(sender_id, target_id, document_id, data)| {
+            Message::Request {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            }
+        }),
+        (peer(), peer(), doc(), bytes()).prop_map(|(sender_id, target_id, document_id, data)| {
+            Message::Sync {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+            }
+        }),
+        (peer(), peer(), doc()).prop_map(|(sender_id, target_id, document_id)| {
+            Message::DocUnavailable {
+                sender_id,
+                target_id,
+                document_id,
+            }
+        }),
+        (
+            peer(),
+            peer(),
+            any::<u64>(),
+            "[a-z0-9]{1,16}",
+            doc(),
+            bytes()
+        )
+            .prop_map(
+                |(sender_id, target_id, count, session_id, document_id, data)| Message::Ephemeral {
+                    sender_id,
+                    target_id,
+                    count,
+                    session_id,
+                    document_id,
+                    data
+                }
+            ),
+        (peer(), peer(), vec(peer(), 0..3), vec(peer(), 0..3)).prop_map(
+            |(sender_id, target_id, add, remove)| Message::RemoteSubscriptionChange {
+                sender_id,
+                target_id,
+                add,
+                remove
+            }
+        ),
+        (
+            peer(),
+            peer(),
+            doc(),
+            btree_map(peer(), (vec("[0-9a-f]{64}", 0..3), 0u32..u32::MAX), 0..3)
+        )
+            .prop_map(|(sender_id, target_id, document_id, heads)| {
+                Message::RemoteHeadsChanged {
+                    sender_id,
+                    target_id,
+                    document_id,
+                    new_heads: heads
+                        .into_iter()
+                        .map(|(k, (heads, t))| {
+                            (
+                                k,
+                                RemoteHeads {
+                                    heads,
+                                    timestamp: f64::from(t),
+                                },
+                            )
+                        })
+                        .collect::<BTreeMap<_, _>>(),
+                }
+            }),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(500))]
+
+    #[test]
+    fn every_message_round_trips(m in message()) {
+        prop_assert_eq!(Message::decode(&m.encode()), Ok(m));
+    }
+
+    #[test]
+    fn arbitrary_bytes_never_panic(b in vec(any::<u8>(), 0..512)) {
+        let _ = Message::decode(&b);
+    }
+
+    #[test]
+    fn mangled_frames_never_panic(m in message(), cuts in vec((any::<prop::sample::Index>(), any::<u8>()), 1..4)) {
+        let mut frame = m.encode();
+        for (i, b) in cuts {
+            let at = i.index(frame.len());
+            frame[at] = b;
+        }
+        let _ = Message::decode(&frame);
+        let _ = Message::decode(&frame[..frame.len() / 2]);
+    }
+}
+
+fn cbor(entries: Vec<(&str, Value)>) -> Vec<u8> {
+    let map = Value::Map(
+        entries
+            .into_iter()
+            .map(|(k, v)| (Value::Text(k.into()), v))
+            .collect(),
+    );
+    let mut out = Vec::new();
+    ciborium::into_writer(&map, &mut out).unwrap();
+    out
+}
+
+#[test]
+fn frames_as_javascript_sends_them_decode() {
+    // Field order differs from ours, unknown fields are present, timestamps are floats.
+    let id = DocumentId::random();
+    let frame = cbor(vec![
+        ("senderId", Value::Text("peer-js".into())),
+        ("type", Value::Text("sync".into())),
+        ("data", Value::Bytes(vec![0x42, 1, 2])),
+        ("documentId", Value::Text(id.to_string())),
+        ("targetId", Value::Text("server".into())),
+        ("somethingNew", Value::Bool(true)),
+    ]);
+    assert_eq!(
+        Message::decode(&frame),
+        Ok(Message::Sync {
+            sender_id: "peer-js".into(),
+            target_id: "server".into(),
+            document_id: id,
+            data: vec![0x42, 1, 2],
+        })
+    );
+    let join = cbor(vec![
+        ("type", Value::Text("join".into())),
+        ("senderId", Value::Text("peer-js".into())),
+        (
+            "peerMetadata",
+            Value::Map(vec![(Value::Text("isEphemeral".into()), Value::Bool(true))]),
+        ),
+        (
+            "supportedProtocolVersions",
+            Value::Array(vec![Value::Text("1".into())]),
+        ),
+    ]);
+    let Message::Join {
+        peer_metadata,
+        supported_protocol_versions,
+        ..
+    } = Message::decode(&join).unwrap()
+    else {
+        panic!("not a join")
+    };
+    assert!(peer_metadata.is_ephemeral && peer_metadata.storage_id.is_none());
+    assert_eq!(supported_protocol_versions, ["1"]);
+}
+
+#[test]
+fn bad_frames_say_what_is_wrong() {
+    let check = |frame: Vec<u8>, expected: &str| {
+        let err = Message::decode(&frame).unwrap_err().to_string();
+        assert!(err.contains(expected), "{err:?} lacks {expected:?}");
+    };
+    let id = DocumentId::random().to_string();
+    check(vec![0xff, 0x00], "not CBOR");
+    check(vec![], "not CBOR");
+    check(cbor(vec![]), "\"type\" is missing");
+    check(vec![0x83, 1, 2, 3], "must be a CBOR map");
+    check(
+        cbor(vec![("type", Value::Text("gossip".into()))]),
+        "unknown message type \"gossip\"",
+    );
+    check(
+        cbor(vec![("type", Value::Integer(3.into()))]),
+        "\"type\" should be text",
+    );
+    check(
+        cbor(vec![
+            ("type", Value::Text("sync".into())),
+            ("senderId", Value::Text("a".into())),
+            ("targetId", Value::Text("b".into())),
+            ("documentId", Value::Text("not-an-id".into())),
+            ("data", Value::Bytes(vec![])),
+        ]),
+        "not a document id",
+    );
+    check(
+        cbor(vec![
+            ("type", Value::Text("sync".into())),
+            ("senderId", Value::Text("a".into())),
+            ("targetId", Value::Text("b".into())),
+            ("documentId", Value::Text(id)),
+            ("data", Value::Text("not bytes".into())),
+        ]),
+        "\"data\" should be bytes",
+    );
+}
