@@ -30,16 +30,21 @@ fn iban_length(country: &str) -> Option<usize> {
         .map(|&(_, length)| length)
 }
 
+/// The input without whitespace, in uppercase.
+fn compact(input: &str) -> String {
+    input
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .map(|c| c.to_ascii_uppercase())
+        .collect()
+}
+
 /// Checks an IBAN: spaces are dropped and letters uppercased, then the country code, the length
 /// for that country and the mod-97 check digits are verified. Returns the IBAN without spaces,
 /// in uppercase.
 pub fn iban(field: &str, input: &str) -> Result<String, FieldError> {
     let error = |reason: String| Err(FieldError::new(field, reason));
-    let compact: String = input
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
+    let compact = compact(input);
     if compact.is_empty() {
         return error("IBAN is empty".to_string());
     }
@@ -100,11 +105,7 @@ fn mod97(compact: &str) -> u32 {
 /// the location and, optionally, 3 for the branch. Spaces are dropped. Returns it in uppercase.
 pub fn bic(field: &str, input: &str) -> Result<String, FieldError> {
     let error = |reason: String| Err(FieldError::new(field, reason));
-    let compact: String = input
-        .chars()
-        .filter(|c| !c.is_whitespace())
-        .map(|c| c.to_ascii_uppercase())
-        .collect();
+    let compact = compact(input);
     if compact.is_empty() {
         return error("BIC is empty".to_string());
     }
