@@ -19,7 +19,7 @@ use crate::id::DocumentId;
 use crate::index::{Filter, Index, Page, Summary};
 use crate::key;
 use crate::model::{Client, Contact, ContactLink, OrgSettings};
-use crate::record::{self, Author};
+use crate::record::{self, Author, Record};
 use crate::schema::{self, Kind};
 use crate::store::{SledStore, Store, Write};
 use crate::validate::Rules;
@@ -159,21 +159,59 @@ impl Book {
 
     // ----- documents -------------------------------------------------------------------------
 
-    /// Loads a document with this device's actor, upgrading an old layout in place.
+    /// Loads a document with this device's actor, upgrading an old layout in place (durably).
     fn load(&self, id: &DocumentId) -> Result<Automerge> {
         let mut doc = docstore::load(self.store.as_ref(), id)?
             .ok_or(Error::NotFound(*id))?
             .with_actor(self.actor.clone());
         if schema::needs_upgrade(&doc) {
+            let kind = schema::kind_of(&doc)
+                .ok_or_else(|| Error::Shape(format!("document {id} has no kind")))?;
             let before = doc.get_heads();
             record::upgrade(&mut doc, &self.author("upgrade"))?;
-            let mut writes = docstore::save_writes(self.store.as_ref(), id, &doc, &before)?;
-            if schema::kind_of(&doc) == Some(Kind::Client) {
-                writes.extend(self.index_writes(id, &doc, None, false)?.0);
-            }
-            self.store.apply(writes)?;
+            self.persist(id, &doc, &before, kind, None)?;
         }
         Ok(doc)
+    }
+
+    /// Loads a document that must hold a `T`; `NotFound` if it holds something else.
+    fn load_record<T: Record>(&self, id: &DocumentId) -> Result<Automerge> {
+        let doc = self.load(id)?;
+        if schema::kind_of(&doc) != Some(T::KIND) {
+            return Err(Error::NotFound(*id));
+        }
+        Ok(doc)
+    }
+
+    fn get_record<T: Record>(&self, id: &DocumentId) -> Result<T> {
+        record::read(&self.load_record::<T>(id)?)
+    }
+
+    /// Files a new, already checked record under a fresh id.
+    fn create_record<T: Record>(&self, value: &T, action: &str) -> Result<DocumentId> {
+        let _guard = self.lock();
+        let id = DocumentId::random();
+        let doc = record::create(self.actor.clone(), T::KIND, value, &self.author(action))?;
+        self.persist(&id, &doc, &[], T::KIND, value.as_client())?;
+        Ok(id)
+    }
+
+    /// Edits a record: `f` changes a copy and checks it; only if it succeeds is the copy
+    /// written, field by field. Returns the record and whether anything changed.
+    fn edit_record<T: Record>(
+        &self,
+        id: &DocumentId,
+        action: &str,
+        f: impl FnOnce(&mut T) -> Result<()>,
+    ) -> Result<(T, bool)> {
+        let _guard = self.lock();
+        let mut doc = self.load_record::<T>(id)?;
+        let before = doc.get_heads();
+        let mut value: T = record::read(&doc)?;
+        f(&mut value)?;
+        let changed = record::write(&mut doc, &value, &self.author(action))?.is_some();
+        self.persist(id, &doc, &before, T::KIND, value.as_client())?;
+        Ok((value, changed))
     }
 
     /// The raw Automerge document (for sync and export).
@@ -216,8 +254,51 @@ impl Book {
         Ok((vec![Write::Put(key!["_index", id], json)], summary))
     }
 
-    /// Persists a new or changed document (and its index entry) in one durable write.
+    /// What persisting a new or changed document writes: its chunks, its `_docs` entry when
+    /// new, and for a client its index entry, whose summary is returned to index once written.
     /// `client` is the record the document now holds, when the caller has it.
+    fn document_writes(
+        &self,
+        id: &DocumentId,
+        doc: &Automerge,
+        before: &[ChangeHash],
+        kind: Kind,
+        client: Option<&Client>,
+    ) -> Result<(Vec<Write>, Option<Summary>)> {
+        let mut writes = docstore::save_writes(self.store.as_ref(), id, doc, before)?;
+        if writes.is_empty() {
+            return Ok((writes, None));
+        }
+        if before.is_empty() {
+            writes.push(Write::Put(
+                key!["_docs", id],
+                kind.as_str().as_bytes().to_vec(),
+            ));
+        }
+        let mut summary = None;
+        if kind == Kind::Client {
+            let fresh = before.is_empty() && client.is_some();
+            let (w, s) = self.index_writes(id, doc, client, fresh)?;
+            writes.extend(w);
+            summary = Some(s);
+        }
+        Ok((writes, summary))
+    }
+
+    /// Brings what the book holds in memory up to date once a document of `kind` is written.
+    fn written(&self, kind: Kind, summary: Option<Summary>) {
+        if kind == Kind::Settings {
+            *self
+                .settings_cache
+                .write()
+                .unwrap_or_else(|p| p.into_inner()) = None;
+        }
+        if let Some(s) = summary {
+            self.index_write().insert(s);
+        }
+    }
+
+    /// Persists a new or changed document (and its index entry) in one durable write.
     fn persist(
         &self,
         id: &DocumentId,
@@ -226,36 +307,12 @@ impl Book {
         kind: Kind,
         client: Option<&Client>,
     ) -> Result<()> {
-        let mut writes = docstore::save_writes(self.store.as_ref(), id, doc, before)?;
+        let (writes, summary) = self.document_writes(id, doc, before, kind, client)?;
         if writes.is_empty() {
             return Ok(());
         }
-        if before.is_empty() {
-            writes.push(Write::Put(
-                key!["_docs", id],
-                kind.as_str().as_bytes().to_vec(),
-            ));
-        }
-        let summary = match kind {
-            Kind::Client => {
-                let fresh = before.is_empty() && client.is_some();
-                let (w, s) = self.index_writes(id, doc, client, fresh)?;
-                writes.extend(w);
-                Some(s)
-            }
-            Kind::Settings => {
-                *self
-                    .settings_cache
-                    .write()
-                    .unwrap_or_else(|p| p.into_inner()) = None;
-                None
-            }
-            Kind::Contact => None,
-        };
         self.store.apply(writes)?;
-        if let Some(s) = summary {
-            self.index_write().insert(s);
-        }
+        self.written(kind, summary);
         Ok(())
     }
 
@@ -310,17 +367,15 @@ impl Book {
             return Ok(text.parse()?);
         }
         let id = DocumentId::random();
+        let settings = OrgSettings::default();
         let doc = record::create(
             self.actor.clone(),
             Kind::Settings,
-            &OrgSettings::default(),
+            &settings,
             &self.author("create"),
         )?;
-        let mut writes = docstore::save_writes(self.store.as_ref(), &id, &doc, &[])?;
-        writes.push(Write::Put(
-            key!["_docs", id],
-            Kind::Settings.as_str().as_bytes().to_vec(),
-        ));
+        // The settings document and the pointer to it land together, or not at all.
+        let (mut writes, _) = self.document_writes(&id, &doc, &[], Kind::Settings, None)?;
         writes.push(Write::Put(
             key!["_meta", "settings"],
             id.to_string().into_bytes(),
@@ -343,7 +398,7 @@ impl Book {
         {
             return Ok(s.clone());
         }
-        let settings: OrgSettings = record::read(&self.load(&self.settings_id)?)?;
+        let settings: OrgSettings = self.get_record(&self.settings_id)?;
         *self
             .settings_cache
             .write()
@@ -353,17 +408,21 @@ impl Book {
 
     /// Changes the organisation settings.
     pub fn update_settings(&self, f: impl FnOnce(&mut OrgSettings)) -> Result<OrgSettings> {
-        let _guard = self.lock();
-        let mut doc = self.load(&self.settings_id)?;
-        let before = doc.get_heads();
-        let mut settings: OrgSettings = record::read(&doc)?;
-        f(&mut settings);
-        record::write(&mut doc, &settings, &self.author("settings"))?;
-        self.persist(&self.settings_id, &doc, &before, Kind::Settings, None)?;
+        let (settings, _) = self.edit_record(&self.settings_id, "settings", |s| {
+            f(s);
+            Ok(())
+        })?;
         Ok(settings)
     }
 
     // ----- clients ---------------------------------------------------------------------------
+
+    /// Validates and normalises a draft; writes nothing.
+    pub fn check(&self, draft: &Client) -> Result<Client> {
+        let mut client = draft.clone();
+        check::client(&mut client, &self.options.rules, &self.settings()?)?;
+        Ok(client)
+    }
 
     /// Validates a draft and finds the clients it looks like, without writing anything (for
     /// forms that warn while the user types).
@@ -372,28 +431,15 @@ impl Book {
         draft: &Client,
         except: Option<DocumentId>,
     ) -> Result<(Client, Vec<Duplicate>)> {
-        let mut client = draft.clone();
-        check::client(&mut client, &self.options.rules, &self.settings()?)?;
+        let client = self.check(draft)?;
         let dups = duplicates::find(&self.index_read(), &client, except);
         Ok((client, dups))
     }
 
     /// Files a new client. Likely duplicates are reported, not refused.
     pub fn create_client(&self, draft: Client) -> Result<Created> {
-        self.create_client_as(draft, "create")
-    }
-
-    pub(crate) fn create_client_as(&self, draft: Client, action: &str) -> Result<Created> {
         let (client, duplicates) = self.check_client(&draft, None)?;
-        let _guard = self.lock();
-        let id = DocumentId::random();
-        let doc = record::create(
-            self.actor.clone(),
-            Kind::Client,
-            &client,
-            &self.author(action),
-        )?;
-        self.persist(&id, &doc, &[], Kind::Client, Some(&client))?;
+        let id = self.create_record(&client, "create")?;
         Ok(Created {
             id,
             client,
@@ -401,63 +447,53 @@ impl Book {
         })
     }
 
-    /// Files many already-checked clients in one durable write (imports). Each draft is
-    /// checked again; the first invalid one fails the whole batch before anything is written.
+    /// Files many clients in one durable write (imports). The first invalid draft fails the
+    /// whole batch before anything is written.
     pub fn create_clients(&self, drafts: Vec<Client>, action: &str) -> Result<Vec<DocumentId>> {
-        let settings = self.settings()?;
-        let mut checked = Vec::with_capacity(drafts.len());
-        for mut c in drafts {
-            check::client(&mut c, &self.options.rules, &settings)?;
-            checked.push(c);
-        }
+        let checked = drafts
+            .iter()
+            .map(|d| self.check(d))
+            .collect::<Result<Vec<_>>>()?;
+        self.create_checked(&checked, action)
+    }
+
+    /// Files clients that went through [`Book::check`], in one durable write.
+    pub(crate) fn create_checked(
+        &self,
+        clients: &[Client],
+        action: &str,
+    ) -> Result<Vec<DocumentId>> {
         let _guard = self.lock();
         let author = self.author(action);
         let mut writes = Vec::new();
         let mut summaries = Vec::new();
         let mut ids = Vec::new();
-        for client in &checked {
+        for client in clients {
             let id = DocumentId::random();
             let doc = record::create(self.actor.clone(), Kind::Client, client, &author)?;
-            writes.extend(docstore::save_writes(self.store.as_ref(), &id, &doc, &[])?);
-            writes.push(Write::Put(
-                key!["_docs", id],
-                Kind::Client.as_str().as_bytes().to_vec(),
-            ));
-            let (w, s) = self.index_writes(&id, &doc, Some(client), true)?;
+            let (w, s) = self.document_writes(&id, &doc, &[], Kind::Client, Some(client))?;
             writes.extend(w);
             summaries.push(s);
             ids.push(id);
         }
         self.store.apply(writes)?;
-        let mut index = self.index_write();
         for s in summaries {
-            index.insert(s);
+            self.written(Kind::Client, s);
         }
         Ok(ids)
     }
 
     pub fn client(&self, id: &DocumentId) -> Result<Client> {
-        let doc = self.load(id)?;
-        if schema::kind_of(&doc) != Some(Kind::Client) {
-            return Err(Error::NotFound(*id));
-        }
-        record::read(&doc)
+        self.get_record(id)
     }
 
     /// Edits a client: `f` changes a copy, which is validated and then written field by field.
     pub fn edit_client(&self, id: &DocumentId, f: impl FnOnce(&mut Client)) -> Result<Edited> {
         let settings = self.settings()?;
-        let _guard = self.lock();
-        let mut doc = self.load(id)?;
-        if schema::kind_of(&doc) != Some(Kind::Client) {
-            return Err(Error::NotFound(*id));
-        }
-        let before = doc.get_heads();
-        let mut client: Client = record::read(&doc)?;
-        f(&mut client);
-        check::client(&mut client, &self.options.rules, &settings)?;
-        let changed = record::write(&mut doc, &client, &self.author("edit"))?.is_some();
-        self.persist(id, &doc, &before, Kind::Client, Some(&client))?;
+        let (client, changed) = self.edit_record(id, "edit", |c: &mut Client| {
+            f(c);
+            Ok(check::client(c, &self.options.rules, &settings)?)
+        })?;
         let duplicates = duplicates::find(&self.index_read(), &client, Some(*id));
         Ok(Edited {
             client,
@@ -548,38 +584,18 @@ impl Book {
 
     pub fn create_contact(&self, mut contact: Contact) -> Result<DocumentId> {
         check::contact(&mut contact, &self.options.rules)?;
-        let _guard = self.lock();
-        let id = DocumentId::random();
-        let doc = record::create(
-            self.actor.clone(),
-            Kind::Contact,
-            &contact,
-            &self.author("create"),
-        )?;
-        self.persist(&id, &doc, &[], Kind::Contact, None)?;
-        Ok(id)
+        self.create_record(&contact, "create")
     }
 
     pub fn contact(&self, id: &DocumentId) -> Result<Contact> {
-        let doc = self.load(id)?;
-        if schema::kind_of(&doc) != Some(Kind::Contact) {
-            return Err(Error::NotFound(*id));
-        }
-        record::read(&doc)
+        self.get_record(id)
     }
 
     pub fn edit_contact(&self, id: &DocumentId, f: impl FnOnce(&mut Contact)) -> Result<Contact> {
-        let _guard = self.lock();
-        let mut doc = self.load(id)?;
-        if schema::kind_of(&doc) != Some(Kind::Contact) {
-            return Err(Error::NotFound(*id));
-        }
-        let before = doc.get_heads();
-        let mut contact: Contact = record::read(&doc)?;
-        f(&mut contact);
-        check::contact(&mut contact, &self.options.rules)?;
-        record::write(&mut doc, &contact, &self.author("edit"))?;
-        self.persist(id, &doc, &before, Kind::Contact, None)?;
+        let (contact, _) = self.edit_record(id, "edit", |c: &mut Contact| {
+            f(c);
+            Ok(check::contact(c, &self.options.rules)?)
+        })?;
         Ok(contact)
     }
 

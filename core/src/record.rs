@@ -6,7 +6,34 @@ use autosurgeon::{Hydrate, Reconcile};
 use serde::{Deserialize, Serialize};
 
 use crate::error::Result;
+use crate::model::{Client, Contact, OrgSettings};
 use crate::schema::{self, Kind};
+
+/// A record type with a document of its own: clients, contacts, the organisation settings.
+pub trait Record: Hydrate + Reconcile {
+    /// The `kind` its documents carry.
+    const KIND: Kind;
+
+    /// The client this record is, if it is one (clients are indexed for search).
+    fn as_client(&self) -> Option<&Client> {
+        None
+    }
+}
+
+impl Record for Client {
+    const KIND: Kind = Kind::Client;
+    fn as_client(&self) -> Option<&Client> {
+        Some(self)
+    }
+}
+
+impl Record for Contact {
+    const KIND: Kind = Kind::Contact;
+}
+
+impl Record for OrgSettings {
+    const KIND: Kind = Kind::Settings;
+}
 
 /// Who made a change, recorded in its commit message so history can say it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -70,16 +97,12 @@ pub fn write<T: Reconcile>(
     value: &T,
     author: &Author,
 ) -> Result<Option<ChangeHash>> {
-    let mut tx = doc.transaction();
-    if schema::needs_upgrade(&tx) {
-        schema::upgrade(&mut tx)?;
-    }
-    autosurgeon::reconcile(&mut tx, value)?;
-    if tx.pending_ops() == 0 {
-        tx.rollback();
-        return Ok(None);
-    }
-    Ok(tx.commit_with(commit_options(author)).0)
+    change(doc, author, |tx| {
+        if schema::needs_upgrade(tx) {
+            schema::upgrade(tx)?;
+        }
+        Ok(autosurgeon::reconcile(tx, value)?)
+    })
 }
 
 /// Applies `f` to the document in one change with `author`'s stamp; used for raw edits
