@@ -84,8 +84,8 @@ fn import_in_batches(
                 continue;
             }
         };
-        let checked = match book.check_client(&draft, None) {
-            Ok((checked, _duplicates)) => checked,
+        let checked = match book.check(&draft) {
+            Ok(checked) => checked,
             Err(Error::Invalid(errors)) => {
                 reject(&mut report, errors.to_string());
                 continue;
@@ -100,8 +100,7 @@ fn import_in_batches(
         for k in keys {
             seen.entry(k).or_insert(line);
         }
-        // The draft, not the checked copy: `create_clients` checks it again, the same way.
-        batch.push((line, draft));
+        batch.push((line, checked));
         if batch.len() >= batch_size {
             write_batch(book, &mut batch, &mut report)?;
             progress(done + 1, total);
@@ -117,33 +116,26 @@ fn import_in_batches(
     Ok(report)
 }
 
-/// Files a batch in one durable write.
+/// Files a batch of checked clients in one durable write.
 fn write_batch(
     book: &Book,
     batch: &mut Vec<(usize, Client)>,
     report: &mut ImportReport,
 ) -> Result<()> {
-    let (lines, drafts): (Vec<usize>, Vec<Client>) = std::mem::take(batch).into_iter().unzip();
-    let ids = book.create_clients(drafts, "import")?;
+    let (lines, clients): (Vec<usize>, Vec<Client>) = std::mem::take(batch).into_iter().unzip();
+    let ids = book.create_checked(&clients, "import")?;
     report.imported.extend(lines.into_iter().zip(ids));
     Ok(())
 }
 
-/// The phone numbers (digits and `+` only) and e-mail addresses (lower case) of a checked
+/// The phone numbers (E.164 once checked) and e-mail addresses (lower case) of a checked
 /// client, prefixed so that the two never collide.
 fn contact_keys(c: &Client) -> Vec<String> {
-    let phones = c.phones.values().filter_map(|p| {
-        let n: String = p
-            .number
-            .chars()
-            .filter(|ch| ch.is_ascii_digit() || *ch == '+')
-            .collect();
-        (!n.is_empty()).then(|| format!("tel:{n}"))
-    });
-    let emails = c.emails.values().filter_map(|e| {
-        let a = e.address.trim().to_lowercase();
-        (!a.is_empty()).then(|| format!("mailto:{a}"))
-    });
+    let phones = c.phones.values().map(|p| format!("tel:{}", p.number));
+    let emails = c
+        .emails
+        .values()
+        .map(|e| format!("mailto:{}", e.address.to_lowercase()));
     phones.chain(emails).collect()
 }
 
