@@ -14,16 +14,16 @@ use crate::store::{Store, Write};
 /// Incremental chunks kept beside a snapshot before they are folded into a new one.
 pub const COMPACT_AFTER: usize = 32;
 
+/// Whether a key under a document id holds one of its chunks (not, say, a sync state).
+fn is_chunk(key: &[String]) -> bool {
+    key.get(1)
+        .is_some_and(|p| p == "snapshot" || p == "incremental")
+}
+
 /// Loads a document, or `None` if the store has none under `id`.
 pub fn load(store: &dyn Store, id: &DocumentId) -> Result<Option<Automerge>> {
     let chunks = store.scan(&key![id])?;
-    let mut parts = chunks
-        .iter()
-        .filter(|(k, _)| {
-            k.get(1)
-                .is_some_and(|p| p == "snapshot" || p == "incremental")
-        })
-        .peekable();
+    let mut parts = chunks.iter().filter(|(k, _)| is_chunk(k)).peekable();
     if parts.peek().is_none() {
         return Ok(None);
     }
@@ -55,10 +55,7 @@ pub fn save_writes(
     let chunk_keys: Vec<_> = existing
         .into_iter()
         .map(|(k, _)| k)
-        .filter(|k| {
-            k.get(1)
-                .is_some_and(|p| p == "snapshot" || p == "incremental")
-        })
+        .filter(|k| is_chunk(k))
         .collect();
     if chunk_keys.len() >= COMPACT_AFTER || since.is_empty() {
         let mut writes: Vec<Write> = chunk_keys.into_iter().map(Write::Delete).collect();

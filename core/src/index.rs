@@ -213,10 +213,6 @@ impl Index {
         self.entries.is_empty()
     }
 
-    pub fn summaries(&self) -> impl Iterator<Item = &Summary> {
-        self.entries.values().map(|e| &e.summary)
-    }
-
     /// Matching clients, sorted by name then id, paged.
     pub fn search(&self, filter: &Filter, page: Page) -> Vec<Summary> {
         let words: Vec<String> = filter

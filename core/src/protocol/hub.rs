@@ -66,7 +66,6 @@ impl<D: Documents> Hub<D> {
             match &action {
                 Action::Changed(id) => out.extend(self.changed(id, Some(conn))),
                 Action::Relay(message) => out.extend(self.relay(conn, message)),
-                Action::Close(_) => {}
                 _ => {}
             }
             let close = matches!(action, Action::Close(_));
