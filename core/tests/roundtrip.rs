@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use fiche_core::model::*;
 use fiche_core::record::{self, Author};
 use fiche_core::schema::Kind;
-use proptest::collection::{btree_map, btree_set, vec};
+use proptest::collection::{btree_map, btree_set};
 use proptest::option;
 use proptest::prelude::*;
 
@@ -290,36 +290,9 @@ fn client() -> impl Strategy<Value = Client> {
         text(),
         option::of(file()),
     );
-    (
-        identity,
-        billing(),
-        tags(),
-        work(),
-        more(),
-        vec(any::<u8>(), 0..1),
-    )
-        .prop_map(
-            |(
-                (
-                    client_type,
-                    status,
-                    archived,
-                    manager,
-                    name,
-                    birthday,
-                    phones,
-                    emails,
-                    address,
-                    groups,
-                    notes,
-                    photo,
-                ),
-                (invoice, banks, bonuses, discounts),
-                payment_methods,
-                (activities, installations, interventions, contracts),
-                (interests, renewables, links, files, consent, contacts, sites),
-                _,
-            )| Client {
+    (identity, billing(), tags(), work(), more()).prop_map(
+        |(
+            (
                 client_type,
                 status,
                 archived,
@@ -332,24 +305,42 @@ fn client() -> impl Strategy<Value = Client> {
                 groups,
                 notes,
                 photo,
-                invoice,
-                payment_methods,
-                banks,
-                bonuses,
-                discounts,
-                contacts,
-                sites,
-                activities,
-                installations,
-                interventions,
-                contracts,
-                interests,
-                renewables,
-                links,
-                files,
-                consent,
-            },
-        )
+            ),
+            (invoice, banks, bonuses, discounts),
+            payment_methods,
+            (activities, installations, interventions, contracts),
+            (interests, renewables, links, files, consent, contacts, sites),
+        )| Client {
+            client_type,
+            status,
+            archived,
+            manager,
+            name,
+            birthday,
+            phones,
+            emails,
+            address,
+            groups,
+            notes,
+            photo,
+            invoice,
+            payment_methods,
+            banks,
+            bonuses,
+            discounts,
+            contacts,
+            sites,
+            activities,
+            installations,
+            interventions,
+            contracts,
+            interests,
+            renewables,
+            links,
+            files,
+            consent,
+        },
+    )
 }
 
 fn author() -> Author {
