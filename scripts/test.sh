@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
-# Runs every check and test of the workspace. Needs only the machine's Rust toolchain for now;
-# later steps (npm peers, generated bindings) install what they need here.
+# Runs every check and test of the workspace. Needs the machine's Rust toolchain and Node.js;
+# installs the official JavaScript automerge-repo peers (pinned in tests/js/package-lock.json).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
+# The JavaScript automerge-repo peers that the interop tests run against.
+npm ci --prefix tests/js --no-audit --no-fund
+# End-to-end tests start the real binaries: build them first.
+cargo build --workspace --bins --locked
 # --all-targets also runs the criterion benchmarks once each, in test mode, on small data.
 FICHE_BENCH_QUICK=1 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked

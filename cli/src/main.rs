@@ -3,6 +3,7 @@
 mod fields;
 mod settings;
 mod show;
+mod sync;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -116,6 +117,22 @@ enum Command {
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
+    },
+    /// Sync once with a server: send what is new here, fetch every record of the
+    /// organisation; shows progress; returns when both sides agree.
+    Sync {
+        /// The sync server, e.g. ws://127.0.0.1:3030
+        #[arg(long, env = "FICHE_SERVER")]
+        server: String,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Sync live with a server until Ctrl-C, printing each change as it arrives;
+    /// reconnects by itself after a drop.
+    Watch {
+        #[arg(long, env = "FICHE_SERVER")]
+        server: String,
     },
     /// The organisation's client types, groups and members.
     Settings {
@@ -305,6 +322,8 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Import { file, format, json } => show::import(&book, &file, format, json)?,
         Command::Settings { command } => settings::run(&book, command)?,
+        Command::Sync { server, json } => sync::once(book, &server, json)?,
+        Command::Watch { server } => sync::watch(book, &server)?,
     }
     Ok(())
 }

@@ -24,6 +24,9 @@ use crate::schema::{self, Kind};
 use crate::store::{SledStore, Store, Write};
 use crate::validate::Rules;
 
+mod absorb;
+pub use absorb::{Absorb, Absorbed};
+
 /// Bump when [`Summary`] changes shape: the index is then rebuilt from the documents on open.
 const INDEX_VERSION: &str = "1";
 
@@ -83,6 +86,17 @@ pub struct Book {
     settings_cache: RwLock<Option<OrgSettings>>,
     /// Serialises writers so that load–change–save of a document is never interleaved.
     writer: Mutex<()>,
+    /// Announces every document written, once it is durable.
+    changes: tokio::sync::broadcast::Sender<Change>,
+}
+
+/// A document was written to the book.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Change {
+    pub id: DocumentId,
+    pub kind: Kind,
+    /// Whether it came from another device through sync (rather than an edit here).
+    pub remote: bool,
 }
 
 impl Book {
@@ -113,10 +127,22 @@ impl Book {
             index: RwLock::new(Index::default()),
             settings_cache: RwLock::new(None),
             writer: Mutex::new(()),
+            changes: tokio::sync::broadcast::channel(4096).0,
         };
         book.settings_id = book.open_settings()?;
         book.load_index()?;
         Ok(book)
+    }
+
+    /// Every document written from now on, as it becomes durable. A receiver that falls more
+    /// than 4096 changes behind is told it lagged, and should then look at everything again.
+    pub fn subscribe(&self) -> tokio::sync::broadcast::Receiver<Change> {
+        self.changes.subscribe()
+    }
+
+    /// The Automerge actor of this device's changes.
+    pub fn actor_id(&self) -> &ActorId {
+        &self.actor
     }
 
     pub fn device_id(&self) -> &str {
@@ -286,7 +312,7 @@ impl Book {
     }
 
     /// Brings what the book holds in memory up to date once a document of `kind` is written.
-    fn written(&self, kind: Kind, summary: Option<Summary>) {
+    fn written(&self, id: &DocumentId, kind: Kind, summary: Option<Summary>, remote: bool) {
         if kind == Kind::Settings {
             *self
                 .settings_cache
@@ -296,6 +322,12 @@ impl Book {
         if let Some(s) = summary {
             self.index_write().insert(s);
         }
+        // Nobody listening is fine.
+        let _ = self.changes.send(Change {
+            id: *id,
+            kind,
+            remote,
+        });
     }
 
     /// Persists a new or changed document (and its index entry) in one durable write.
@@ -312,7 +344,7 @@ impl Book {
             return Ok(());
         }
         self.store.apply(writes)?;
-        self.written(kind, summary);
+        self.written(id, kind, summary, false);
         Ok(())
     }
 
@@ -473,12 +505,12 @@ impl Book {
             let doc = record::create(self.actor.clone(), Kind::Client, client, &author)?;
             let (w, s) = self.document_writes(&id, &doc, &[], Kind::Client, Some(client))?;
             writes.extend(w);
-            summaries.push(s);
+            summaries.push((id, s));
             ids.push(id);
         }
         self.store.apply(writes)?;
-        for s in summaries {
-            self.written(Kind::Client, s);
+        for (id, s) in summaries {
+            self.written(&id, Kind::Client, s, false);
         }
         Ok(ids)
     }
@@ -550,29 +582,30 @@ impl Book {
 
     /// Merges a document (or changes of it) saved by another device; the index follows.
     pub fn merge(&self, id: &DocumentId, bytes: &[u8]) -> Result<Merged> {
-        let _guard = self.lock();
         let existing = docstore::load(self.store.as_ref(), id)?;
-        let created = existing.is_none();
         let mut doc = existing.unwrap_or_default().with_actor(self.actor.clone());
         let before = doc.get_heads();
         doc.load_incremental(bytes).map_err(|e| Error::Corrupt {
             id: *id,
             reason: e.to_string(),
         })?;
-        if doc.get_heads() == before {
-            return Ok(Merged {
+        let batch = vec![Absorb {
+            id: *id,
+            doc: &mut doc,
+            before,
+            with: Vec::new(),
+        }];
+        match self.absorb(batch)?.pop() {
+            Some(Absorbed::Written { created, .. }) => Ok(Merged {
+                changed: true,
+                created,
+            }),
+            Some(Absorbed::Refused(e)) => Err(e),
+            Some(Absorbed::Unchanged) | None => Ok(Merged {
                 changed: false,
                 created: false,
-            });
+            }),
         }
-        let kind = schema::kind_of(&doc)
-            .ok_or_else(|| Error::Shape(format!("document {id} has no kind")))?;
-        record::upgrade(&mut doc, &self.author("upgrade"))?;
-        self.persist(id, &doc, &before, kind, None)?;
-        Ok(Merged {
-            changed: true,
-            created,
-        })
     }
 
     /// A full save of a document, for another device to [`Book::merge`].

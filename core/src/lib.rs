@@ -9,7 +9,9 @@
 //! - [`book`]: a device's records — create, edit, list, search, merge — with [`index`],
 //!   [`duplicates`], [`conflicts`] and [`history`];
 //! - [`exchange`]: JSON, vCard and CSV;
-//! - [`protocol`]: the automerge-repo sync protocol, sans I/O.
+//! - [`protocol`]: the automerge-repo sync protocol, sans I/O; [`directory`]: the list of an
+//!   organisation's documents that devices discover records through;
+//! - [`sync`]: the device sync engine (WebSocket client over the protocol).
 //!
 //! # Example
 //! ```
@@ -26,7 +28,8 @@
 pub mod book;
 mod check;
 pub mod conflicts;
-mod docstore;
+pub mod directory;
+pub mod docstore;
 pub mod duplicates;
 pub mod error;
 pub mod exchange;
@@ -38,8 +41,9 @@ pub mod protocol;
 pub mod record;
 pub mod schema;
 pub mod store;
+pub mod sync;
 pub mod validate;
 
-pub use book::{Book, Created, Edited, Merged, Options};
+pub use book::{Absorb, Absorbed, Book, Change, Created, Edited, Merged, Options};
 pub use error::{Error, Result};
 pub use id::DocumentId;

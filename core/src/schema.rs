@@ -1,7 +1,7 @@
 //! The document envelope (`kind`, `schema`) and the upgrade path between schema versions.
 //!
 //! Every Fiche document has two root keys besides its content: `kind` (`client`, `contact`,
-//! `settings`) and `schema`, the version of the layout it was written with. Upgrades touch only
+//! `settings`, `directory`) and `schema`, the version of the layout it was written with. Upgrades touch only
 //! the keys they know about, so fields added by a newer app survive an older one, and fields an
 //! upgrade does not know survive it.
 
@@ -19,6 +19,8 @@ pub enum Kind {
     Client,
     Contact,
     Settings,
+    /// The organisation's list of documents (see `directory`).
+    Directory,
 }
 
 impl Kind {
@@ -27,11 +29,12 @@ impl Kind {
             Kind::Client => "client",
             Kind::Contact => "contact",
             Kind::Settings => "settings",
+            Kind::Directory => "directory",
         }
     }
 
-    fn parse(s: &str) -> Option<Self> {
-        [Kind::Client, Kind::Contact, Kind::Settings]
+    pub fn parse(s: &str) -> Option<Self> {
+        [Kind::Client, Kind::Contact, Kind::Settings, Kind::Directory]
             .into_iter()
             .find(|k| k.as_str() == s)
     }

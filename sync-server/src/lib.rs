@@ -1,2 +1,104 @@
-//! Fiche's sync server. Empty for now: the automerge-repo WebSocket server arrives with the
-//! "Sync" issue; until then devices keep their records in their own store (see `fiche-core`).
+//! `fiche-server`: the sync server. Peers speak the automerge-repo WebSocket protocol; the
+//! documents live in a sled store under the data directory.
+//!
+//! - [`routes`]: HTTP and WebSocket routes; sockets only move frames;
+//! - [`hub`]: the thread that owns the protocol state and the documents;
+//! - [`docs`]: documents loaded on demand, written in batches, dropped when idle.
+
+pub mod docs;
+pub mod error;
+pub mod hub;
+pub mod routes;
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use automerge::ActorId;
+use fiche_core::key;
+use fiche_core::protocol::{Hub, PeerMetadata};
+use fiche_core::store::{SledStore, Store};
+use tokio::net::TcpListener;
+
+pub use error::ServerError;
+
+/// How the server runs.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub data_dir: PathBuf,
+    /// Documents unused this long are dropped from memory.
+    pub idle: Duration,
+    /// The largest WebSocket message accepted, in bytes.
+    pub max_message: usize,
+}
+
+/// The server's stable identity, kept in the store: its peer id and its Automerge actor.
+fn identity(store: &dyn Store) -> Result<(String, ActorId), ServerError> {
+    let id = match store.get(&key!["_meta", "server"])? {
+        Some(bytes) => uuid::Uuid::from_slice(&bytes).unwrap_or_else(|_| uuid::Uuid::new_v4()),
+        None => {
+            let id = uuid::Uuid::new_v4();
+            store.put(key!["_meta", "server"], id.as_bytes().to_vec())?;
+            id
+        }
+    };
+    let peer = format!("fiche-server-{}", id.simple());
+    Ok((peer, ActorId::from(id.as_bytes().as_slice())))
+}
+
+/// Serves on `listener` until `shutdown` completes; then closes every connection and writes
+/// everything before returning.
+pub async fn serve(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServerError> {
+    let store: Arc<dyn Store> =
+        Arc::new(
+            SledStore::open(&config.data_dir).map_err(|e| ServerError::Open {
+                path: config.data_dir.display().to_string(),
+                source: e,
+            })?,
+        );
+    let (peer, actor) = identity(store.as_ref())?;
+    let mut docs = docs::ServerDocs::new(store.clone(), actor)?;
+    docs.pin_directory()?;
+    let metadata = PeerMetadata {
+        storage_id: Some(peer.clone()),
+        is_ephemeral: false,
+    };
+    let stats = Arc::new(hub::Stats::default());
+    let hub_thread = hub::HubThread {
+        hub: Hub::new(peer.clone(), metadata, docs),
+        local: peer.clone(),
+        stats: stats.clone(),
+        idle: config.idle,
+    };
+    let (events, receiver) = std::sync::mpsc::channel();
+    let thread = std::thread::Builder::new()
+        .name("fiche-hub".into())
+        .spawn(move || hub_thread.run(receiver))?;
+    let state = routes::AppState {
+        events: Arc::new(Mutex::new(events)),
+        next_conn: Arc::new(AtomicU64::new(1)),
+        stats,
+        max_message: config.max_message,
+    };
+    tracing::info!(%peer, data_dir = %config.data_dir.display(), "server ready");
+    let closer = state.clone();
+    let app = routes::router(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!("shutting down: closing connections and writing documents");
+            let (done, finished) = tokio::sync::oneshot::channel();
+            closer.send_shutdown(done);
+            let _ = finished.await;
+        })
+        .await?;
+    let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    tracing::info!("stopped");
+    Ok(())
+}

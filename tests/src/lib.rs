@@ -1,1 +1,228 @@
-//! Helpers shared by the end-to-end tests.
+//! Helpers shared by the end-to-end tests: the real `fiche-server` and `fiche` binaries run as
+//! child processes, and the official JavaScript automerge-repo peer (`tests/js/peer.mjs`).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+/// Where cargo put the workspace's binaries (next to this test executable's `deps/`).
+pub fn bin(name: &str) -> Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .context("no target directory")?;
+    let path = dir.join(name);
+    if !path.exists() {
+        bail!(
+            "{} is missing: build the workspace's binaries first (cargo build --workspace --bins)",
+            path.display()
+        );
+    }
+    Ok(path)
+}
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default()
+}
+
+/// A `fiche-server` process on a loopback port, killed when dropped.
+#[derive(Debug)]
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    pub data_dir: PathBuf,
+    stderr: Option<std::thread::JoinHandle<String>>,
+}
+
+impl Server {
+    /// Starts the server on a free port (or `port` when given), waits until it listens.
+    pub fn start(data_dir: &Path, port: Option<u16>) -> Result<Self> {
+        let listen = format!("127.0.0.1:{}", port.unwrap_or(0));
+        let mut child = Command::new(bin("fiche-server")?)
+            .args(["--listen", &listen, "--data-dir"])
+            .arg(data_dir)
+            .args(["--log", "info"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .context("cannot start fiche-server")?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let stderr = child.stderr.take().context("no stderr")?;
+        let stderr = std::thread::spawn(move || {
+            let mut all = String::new();
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        });
+        let line = first_line(stdout)?;
+        let port = line
+            .trim()
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .with_context(|| format!("fiche-server did not say where it listens: {line:?}"))?;
+        Ok(Self {
+            child,
+            port,
+            data_dir: data_dir.to_path_buf(),
+            stderr: Some(stderr),
+        })
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.port)
+    }
+
+    /// SIGKILL: no chance to flush or close anything.
+    pub fn kill(mut self) -> Result<String> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(self.logs())
+    }
+
+    /// SIGTERM, then waits for a clean exit; returns the logs.
+    pub fn stop(mut self) -> Result<(std::process::ExitStatus, String)> {
+        Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()?;
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                return Ok((status, self.logs()));
+            }
+            if Instant::now() > deadline {
+                bail!("fiche-server did not stop within 15 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn logs(&mut self) -> String {
+        self.stderr
+            .take()
+            .and_then(|h| h.join().ok())
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs `fiche --store STORE ARGS…`; fails with its stderr if it fails.
+pub fn fiche(store: &Path, args: &[&str]) -> Result<String> {
+    let out = fiche_output(store, args)?;
+    if !out.status.success() {
+        bail!(
+            "fiche {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?)
+}
+
+/// Runs `fiche --store STORE ARGS…` and returns whatever happened.
+pub fn fiche_output(store: &Path, args: &[&str]) -> Result<Output> {
+    Ok(Command::new(bin("fiche")?)
+        .arg("--store")
+        .arg(store)
+        .args(args)
+        .output()?)
+}
+
+/// `fiche sync --json`: the report.
+pub fn sync(store: &Path, server: &str) -> Result<serde_json::Value> {
+    let out = fiche(store, &["sync", "--server", server, "--json"])?;
+    Ok(serde_json::from_str(out.trim())?)
+}
+
+/// Runs the official JavaScript peer: `node tests/js/peer.mjs ARGS…`.
+pub fn js(args: &[&str]) -> Result<Output> {
+    let dir = root().join("tests/js");
+    if !dir.join("node_modules/@automerge/automerge-repo").exists() {
+        bail!("the JavaScript peers are not installed: run npm ci --prefix tests/js");
+    }
+    Command::new("node")
+        .arg(dir.join("peer.mjs"))
+        .args(args)
+        .output()
+        .context("cannot run node")
+}
+
+/// Like [`js`], failing unless it exits 0; returns its stdout.
+pub fn js_ok(args: &[&str]) -> Result<String> {
+    let out = js(args)?;
+    if !out.status.success() {
+        bail!(
+            "node peer.mjs {args:?} failed ({}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8(out.stdout)?.trim().to_string())
+}
+
+/// The official JavaScript sync server (`Repo` + `NodeWSServerAdapter` + `NodeFSStorageAdapter`).
+#[derive(Debug)]
+pub struct JsServer {
+    child: Child,
+    pub port: u16,
+}
+
+impl JsServer {
+    pub fn start(dir: &Path) -> Result<Self> {
+        let script = root().join("tests/js/peer.mjs");
+        let mut child = Command::new("node")
+            .arg(script)
+            .args(["server", "--port", "0", "--timeout", "0", "--dir"])
+            .arg(dir)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .context("cannot start the JavaScript server")?;
+        let stdout = child.stdout.take().context("no stdout")?;
+        let line = first_line(stdout)?;
+        let port = line
+            .trim()
+            .strip_prefix("listening ")
+            .and_then(|p| p.parse().ok())
+            .with_context(|| format!("the JavaScript server said {line:?}"))?;
+        Ok(Self { child, port })
+    }
+
+    pub fn url(&self) -> String {
+        format!("ws://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for JsServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The first line a child prints; the rest is drained in the background so it never blocks.
+fn first_line(stdout: std::process::ChildStdout) -> Result<String> {
+    let mut reader = BufReader::new(stdout);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut reader, &mut std::io::sink());
+    });
+    Ok(line)
+}

@@ -118,6 +118,11 @@ impl Connection {
         Ok(())
     }
 
+    /// Forgets a document's sync state: the next message starts from scratch.
+    pub fn forget(&mut self, id: &DocumentId) {
+        self.docs.remove(id);
+    }
+
     /// The sync state of a document, encoded for storage.
     pub fn saved_state(&self, id: &DocumentId) -> Option<Vec<u8>> {
         self.docs.get(id).map(sync::State::encode)
@@ -300,7 +305,9 @@ impl Connection {
         };
         let remote = self.remote.clone().unwrap_or_default();
         if request && docs.get(&id).is_none_or(|d| d.get_heads().is_empty()) {
-            // A peer asks for a document we do not have.
+            // A peer asks for a document we do not have. Its interest is kept, so that the
+            // document reaches it if it arrives here later.
+            self.docs.entry(id).or_default();
             return vec![Action::Send(Message::DocUnavailable {
                 sender_id: self.local.clone(),
                 target_id: remote,

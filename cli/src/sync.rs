@@ -1,0 +1,113 @@
+//! `fiche sync` (one-shot, with a progress bar) and `fiche watch` (live, a line per change).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Result;
+use fiche_core::sync::{sync_live, sync_once, Status, SyncOptions};
+use fiche_core::Book;
+use indicatif::{ProgressBar, ProgressStyle};
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// Syncs once with the server; prints what happened.
+pub fn once(book: Book, server: &str, json: bool) -> Result<()> {
+    let bar = ProgressBar::new(0).with_style(
+        ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} documents")?
+            .progress_chars("=> "),
+    );
+    bar.set_message(format!("syncing with {server}"));
+    if json {
+        bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
+    }
+    let book = Arc::new(book);
+    let options = SyncOptions::new(server);
+    let report = runtime()?.block_on(sync_once(book, &options, |status| match status {
+        Status::Syncing { done, total } => {
+            bar.set_length(total as u64);
+            bar.set_position(done as u64);
+        }
+        Status::Offline { reason, retry_in } => {
+            bar.set_message(format!("offline ({reason}); retrying in {retry_in:.1?}"));
+        }
+        Status::Connecting { attempt } if attempt > 1 => {
+            bar.set_message(format!("connecting to {server} (attempt {attempt})"));
+        }
+        Status::Skipped { id, reason } => bar.println(format!("skipped {id}: {reason}")),
+        _ => {}
+    }));
+    bar.finish_and_clear();
+    let report = report?;
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "documents": report.documents,
+                "received": report.received,
+                "created": report.created,
+                "skipped": report.skipped,
+                "bytes_in": report.bytes_in,
+                "bytes_out": report.bytes_out,
+                "seconds": report.elapsed.as_secs_f64(),
+            })
+        );
+    } else {
+        println!(
+            "up to date with {server}: {} documents, {} received ({} new), {} skipped, {:.2} s",
+            report.documents,
+            report.received,
+            report.created,
+            report.skipped,
+            report.elapsed.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+/// Syncs live until Ctrl-C; prints each change as it arrives and each status change.
+pub fn watch(book: Book, server: &str) -> Result<()> {
+    let book = Arc::new(book);
+    let options = SyncOptions {
+        attempts: None,
+        ..SyncOptions::new(server)
+    };
+    let shown = book.clone();
+    let stop = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    runtime()?.block_on(sync_live(
+        book,
+        &options,
+        |status| {
+            let line = match status {
+                Status::Received { id, kind, created } => {
+                    let what = if created { "new" } else { "changed" };
+                    let name = shown
+                        .summary(&id)
+                        .map(|s| format!(" {}", s.name))
+                        .unwrap_or_default();
+                    format!("{what} {} {id}{name}", kind.as_str())
+                }
+                Status::Connecting { attempt } => {
+                    format!("connecting to {server} (attempt {attempt})")
+                }
+                Status::Offline { reason, retry_in } => {
+                    format!(
+                        "offline: {reason}; retrying in {:.1?}",
+                        retry_in.max(Duration::ZERO)
+                    )
+                }
+                Status::Syncing { done, total } => format!("syncing {done} of {total}"),
+                Status::UpToDate { documents } => format!("up to date ({documents} documents)"),
+                Status::Skipped { id, reason } => format!("skipped {id}: {reason}"),
+            };
+            println!("{line}");
+        },
+        stop,
+    ))?;
+    Ok(())
+}

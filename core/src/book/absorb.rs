@@ -1,0 +1,139 @@
+//! Writing documents that arrived from other devices: many at once, in one durable write,
+//! with their index entries and whatever must land with them (their sync states).
+
+use automerge::{Automerge, ChangeHash};
+
+use super::Book;
+use crate::docstore;
+use crate::error::{Error, Result};
+use crate::id::DocumentId;
+use crate::key;
+use crate::record;
+use crate::schema;
+use crate::store::Write;
+
+/// One document to write: the caller's copy, changed by sync.
+#[derive(Debug)]
+pub struct Absorb<'a> {
+    pub id: DocumentId,
+    /// The caller's copy. If the book gained changes since `before` (an edit made here while
+    /// sync ran), they are merged into it, so the copy is the union once this returns.
+    pub doc: &'a mut Automerge,
+    /// The heads of the book's copy when the caller loaded it (empty if it had none).
+    pub before: Vec<ChangeHash>,
+    /// Writes that must land with this document, and only if it does (its sync state).
+    pub with: Vec<Write>,
+}
+
+/// What became of one [`Absorb`].
+#[derive(Debug)]
+pub enum Absorbed {
+    /// Written; `created` when the document was new to this device.
+    Written { kind: schema::Kind, created: bool },
+    /// Nothing new.
+    Unchanged,
+    /// Not written, and why (not a Fiche document, a record of the wrong shape…). The others
+    /// of the batch are written all the same.
+    Refused(Error),
+}
+
+impl Book {
+    /// Writes documents changed by sync, all in one atomic, durable write; the index follows.
+    /// Fails only if the store does; a document that cannot be taken is [`Absorbed::Refused`].
+    pub fn absorb(&self, batch: Vec<Absorb<'_>>) -> Result<Vec<Absorbed>> {
+        let _guard = self.lock();
+        let mut writes = Vec::new();
+        let mut done = Vec::new();
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for item in batch {
+            match self.absorb_one(item, &mut writes) {
+                Ok(Some((id, kind, created, summary))) => {
+                    done.push((id, kind, summary));
+                    outcomes.push(Absorbed::Written { kind, created });
+                }
+                Ok(None) => outcomes.push(Absorbed::Unchanged),
+                Err(e @ Error::Storage(_)) => return Err(e),
+                Err(e) => outcomes.push(Absorbed::Refused(e)),
+            }
+        }
+        if !writes.is_empty() {
+            self.store.apply(writes)?;
+        }
+        for (id, kind, summary) in done {
+            self.written(&id, kind, summary, true);
+        }
+        Ok(outcomes)
+    }
+
+    #[allow(clippy::type_complexity)]
+    fn absorb_one(
+        &self,
+        item: Absorb<'_>,
+        writes: &mut Vec<Write>,
+    ) -> Result<
+        Option<(
+            DocumentId,
+            schema::Kind,
+            bool,
+            Option<crate::index::Summary>,
+        )>,
+    > {
+        let Absorb {
+            id,
+            doc,
+            mut before,
+            with,
+        } = item;
+        // What the book holds now may be ahead of what the caller loaded.
+        let known = before.is_empty() && self.store.get(&key!["_docs", &id])?.is_none();
+        if !known {
+            if let Some(stored) = docstore::load(self.store.as_ref(), &id)? {
+                let stored_heads = stored.get_heads();
+                if stored_heads != before {
+                    let mut stored = stored;
+                    doc.merge(&mut stored)?;
+                    before = stored_heads;
+                }
+            }
+        }
+        if doc.get_heads() == before {
+            writes.extend(with);
+            return Ok(None);
+        }
+        let kind = schema::kind_of(&*doc).ok_or_else(|| {
+            Error::Shape(format!(
+                "document {id} is not a Fiche record (it has no known kind)"
+            ))
+        })?;
+        if kind != schema::Kind::Directory && schema::needs_upgrade(&*doc) {
+            record::upgrade(doc, &self.author("upgrade"))?;
+        }
+        let (w, summary) = self.document_writes(&id, doc, &before, kind, None)?;
+        writes.extend(w);
+        writes.extend(with);
+        Ok(Some((id, kind, before.is_empty(), summary)))
+    }
+
+    /// The sync state saved for a document with a peer, if any.
+    pub fn sync_state(&self, id: &DocumentId, peer: &str) -> Result<Option<Vec<u8>>> {
+        Ok(self.store.get(&key![id, "sync-state", peer_key(peer)])?)
+    }
+
+    /// The write that saves a document's sync state with a peer (to pass in [`Absorb::with`]).
+    pub fn sync_state_write(id: &DocumentId, peer: &str, state: Vec<u8>) -> Write {
+        Write::Put(key![id, "sync-state", peer_key(peer)], state)
+    }
+
+    /// The book's copy of a document, if it has one (any kind, the directory included).
+    pub fn stored_document(&self, id: &DocumentId) -> Result<Option<Automerge>> {
+        let Some(doc) = docstore::load(self.store.as_ref(), id)? else {
+            return Ok(None);
+        };
+        Ok(Some(doc.with_actor(self.actor.clone())))
+    }
+}
+
+/// A peer id as a key part (peer ids are free text; key parts cannot hold `/`).
+fn peer_key(peer: &str) -> String {
+    peer.replace('/', "_")
+}

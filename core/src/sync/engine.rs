@@ -1,0 +1,353 @@
+//! The WebSocket side of device sync: connects, feeds frames to a [`Session`], writes what it
+//! says, reconnects with exponential backoff after a drop, and reports [`Status`] events.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures_util::{FutureExt, SinkExt, StreamExt};
+use tokio::sync::broadcast::error::RecvError;
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::tungstenite::Message as WsMessage;
+
+use super::session::{Note, Session};
+use crate::book::Book;
+use crate::id::DocumentId;
+use crate::protocol::Message;
+use crate::schema::Kind;
+
+/// Where and how to sync.
+#[derive(Debug, Clone)]
+pub struct SyncOptions {
+    /// `ws://host:port/` (an `http://` URL is taken as `ws://`).
+    pub url: String,
+    /// First wait before reconnecting; doubles after each failure up to `retry_max`.
+    pub retry_min: Duration,
+    pub retry_max: Duration,
+    /// Connection attempts before giving up (`None`: never give up).
+    pub attempts: Option<u32>,
+    /// How long to wait for an answer before the connection is taken as dead.
+    pub quiet: Duration,
+}
+
+impl SyncOptions {
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            retry_min: Duration::from_millis(250),
+            retry_max: Duration::from_secs(30),
+            attempts: Some(5),
+            quiet: Duration::from_secs(30),
+        }
+    }
+}
+
+/// What the engine is doing, as events for a status bar or a log.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Status {
+    Connecting {
+        attempt: u32,
+    },
+    /// Not connected; the next attempt is in `retry_in`.
+    Offline {
+        reason: String,
+        retry_in: Duration,
+    },
+    Syncing {
+        done: usize,
+        total: usize,
+    },
+    UpToDate {
+        documents: usize,
+    },
+    /// A document arrived or changed from another device.
+    Received {
+        id: DocumentId,
+        kind: Kind,
+        created: bool,
+    },
+    /// A document from the server that this device did not take, and why.
+    Skipped {
+        id: DocumentId,
+        reason: String,
+    },
+}
+
+/// What a one-shot sync did.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SyncReport {
+    /// Documents in sync with the server at the end.
+    pub documents: usize,
+    /// Documents that gained changes from the server (of which `created` were new here).
+    pub received: usize,
+    pub created: usize,
+    pub skipped: usize,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub elapsed: Duration,
+}
+
+/// Why syncing stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("{url:?} is not a sync server URL: use ws://host:port/")]
+    BadUrl { url: String },
+    #[error("cannot sync with {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("the server refused the session: {0}")]
+    Refused(String),
+    #[error(transparent)]
+    Book(#[from] crate::Error),
+}
+
+/// How one connection ended.
+enum End {
+    /// Everything in sync (one-shot) or asked to stop (live).
+    Done,
+    /// The connection failed or dropped: try again.
+    Retry(String),
+}
+
+/// Syncs once: connects, exchanges everything, returns when the book and the server agree.
+/// Retries a dropped connection (resuming where it was) up to `options.attempts` times.
+pub async fn sync_once(
+    book: Arc<Book>,
+    options: &SyncOptions,
+    mut on: impl FnMut(Status),
+) -> Result<SyncReport, SyncError> {
+    let mut report = SyncReport::default();
+    let started = Instant::now();
+    run(
+        book,
+        options,
+        false,
+        &mut on,
+        &mut report,
+        std::future::pending(),
+    )
+    .await?;
+    report.elapsed = started.elapsed();
+    Ok(report)
+}
+
+/// Syncs until `stop` completes: live, reconnecting after every drop (forever unless
+/// `options.attempts` says otherwise), sending local changes as they are made.
+pub async fn sync_live(
+    book: Arc<Book>,
+    options: &SyncOptions,
+    mut on: impl FnMut(Status),
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), SyncError> {
+    let mut report = SyncReport::default();
+    run(book, options, true, &mut on, &mut report, stop).await
+}
+
+fn ws_url(url: &str) -> Result<String, SyncError> {
+    let bad = || SyncError::BadUrl {
+        url: url.to_string(),
+    };
+    let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
+    let scheme = match scheme {
+        "ws" | "http" => "ws",
+        "wss" | "https" => "wss",
+        _ => return Err(bad()),
+    };
+    if rest.is_empty() {
+        return Err(bad());
+    }
+    Ok(format!("{scheme}://{rest}"))
+}
+
+async fn run(
+    book: Arc<Book>,
+    options: &SyncOptions,
+    live: bool,
+    on: &mut impl FnMut(Status),
+    report: &mut SyncReport,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), SyncError> {
+    let url = ws_url(&options.url)?;
+    let mut stop = std::pin::pin!(stop.fuse());
+    let mut failures = 0u32;
+    let mut wait = options.retry_min;
+    loop {
+        on(Status::Connecting {
+            attempt: failures + 1,
+        });
+        let reason = match session(&book, &url, options, live, on, report, stop.as_mut()).await? {
+            (End::Done, _) => return Ok(()),
+            (End::Retry(reason), progressed) => {
+                if progressed {
+                    failures = 0;
+                    wait = options.retry_min;
+                }
+                reason
+            }
+        };
+        failures += 1;
+        if options.attempts.is_some_and(|n| failures >= n) {
+            return Err(SyncError::Unreachable {
+                url: options.url.clone(),
+                reason,
+            });
+        }
+        // Jitter spreads reconnecting devices apart after a server restart.
+        let jitter = Duration::from_millis(u64::from(uuid::Uuid::new_v4().as_bytes()[0]) % 100);
+        let retry_in = wait + jitter;
+        on(Status::Offline { reason, retry_in });
+        tokio::select! {
+            _ = tokio::time::sleep(retry_in) => {}
+            _ = stop.as_mut() => return Ok(()),
+        }
+        wait = (wait * 2).min(options.retry_max);
+    }
+}
+
+/// One connection. Returns how it ended, and whether it got as far as the handshake.
+async fn session(
+    book: &Arc<Book>,
+    url: &str,
+    options: &SyncOptions,
+    live: bool,
+    on: &mut impl FnMut(Status),
+    report: &mut SyncReport,
+    mut stop: std::pin::Pin<&mut futures_util::future::Fuse<impl std::future::Future<Output = ()>>>,
+) -> Result<(End, bool), SyncError> {
+    let config = WebSocketConfig::default()
+        .max_message_size(Some(64 << 20))
+        .max_frame_size(Some(64 << 20));
+    let connect = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
+    let ws = match tokio::time::timeout(options.quiet, connect).await {
+        Ok(Ok((ws, _))) => ws,
+        Ok(Err(e)) => return Ok((End::Retry(e.to_string()), false)),
+        Err(_) => return Ok((End::Retry("connection timed out".into()), false)),
+    };
+    let (mut sink, mut stream) = ws.split();
+    let mut s = Session::new(book.clone());
+    let mut changes = book.subscribe();
+    let mut was_up_to_date = false;
+    let mut last_progress = (usize::MAX, usize::MAX);
+    let mut out: Vec<Message> = s.start().into_iter().collect();
+    loop {
+        for m in out.drain(..) {
+            let bytes = m.encode();
+            report.bytes_out += bytes.len() as u64;
+            if let Err(e) = sink.feed(WsMessage::Binary(bytes.into())).await {
+                return Ok((End::Retry(e.to_string()), s.progress().1 > 0));
+            }
+        }
+        if let Err(e) = sink.flush().await {
+            return Ok((End::Retry(e.to_string()), s.progress().1 > 0));
+        }
+        let progress = s.progress();
+        if s.up_to_date() {
+            if !was_up_to_date {
+                on(Status::UpToDate {
+                    documents: progress.1,
+                });
+                was_up_to_date = true;
+            }
+            if !live {
+                report.documents = progress.1;
+                let _ = sink.send(WsMessage::Close(None)).await;
+                return Ok((End::Done, true));
+            }
+        } else {
+            was_up_to_date = false;
+            if progress != last_progress && progress.1 > 0 {
+                on(Status::Syncing {
+                    done: progress.0,
+                    total: progress.1,
+                });
+                last_progress = progress;
+            }
+        }
+        let waiting = !s.up_to_date();
+        tokio::select! {
+            frame = stream.next() => {
+                let mut frames = vec![frame];
+                // Take what has already arrived too, and write it all in one go.
+                while frames.len() < 2048 {
+                    match stream.next().now_or_never() {
+                        Some(f) => frames.push(f),
+                        None => break,
+                    }
+                }
+                for frame in frames {
+                    let bytes = match frame {
+                        Some(Ok(WsMessage::Binary(b))) => b,
+                        Some(Ok(WsMessage::Close(c))) => {
+                            let reason = c.map(|c| c.reason.to_string()).unwrap_or_default();
+                            return Ok((End::Retry(format!("the server closed the connection {reason}")), true));
+                        }
+                        Some(Ok(_)) => continue,
+                        Some(Err(e)) => return Ok((End::Retry(e.to_string()), true)),
+                        None => return Ok((End::Retry("the connection closed".into()), true)),
+                    };
+                    report.bytes_in += bytes.len() as u64;
+                    let message = Message::decode(&bytes)
+                        .map_err(|e| SyncError::Refused(format!("the server sent a bad message: {e}")))?;
+                    let (o, notes) = s.receive(message)?;
+                    out.extend(o);
+                    notify(notes, on, report)?;
+                }
+                let (o, notes) = s.persist()?;
+                out.extend(o);
+                notify(notes, on, report)?;
+            }
+            change = changes.recv(), if live => match change {
+                Ok(c) if !c.remote => out.extend(s.local_change(c.id)?),
+                Ok(_) | Err(RecvError::Closed) => {}
+                Err(RecvError::Lagged(_)) => out.extend(s.resync_all()?),
+            },
+            _ = tokio::time::sleep(options.quiet), if waiting => {
+                return Ok((End::Retry(format!("no answer from the server for {:?}", options.quiet)), true));
+            }
+            _ = stop.as_mut() => {
+                let _ = sink.send(WsMessage::Close(None)).await;
+                return Ok((End::Done, true));
+            }
+        }
+    }
+}
+
+fn notify(
+    notes: Vec<Note>,
+    on: &mut impl FnMut(Status),
+    report: &mut SyncReport,
+) -> Result<(), SyncError> {
+    for note in notes {
+        match note {
+            Note::Received { id, kind, created } => {
+                report.received += 1;
+                report.created += usize::from(created);
+                on(Status::Received { id, kind, created });
+            }
+            Note::Skipped { id, reason } => {
+                report.skipped += 1;
+                on(Status::Skipped { id, reason });
+            }
+            Note::Closed(reason) => return Err(SyncError::Refused(reason)),
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls() {
+        assert_eq!(
+            ws_url("ws://127.0.0.1:3030").unwrap(),
+            "ws://127.0.0.1:3030"
+        );
+        assert_eq!(ws_url("http://h:1/sync").unwrap(), "ws://h:1/sync");
+        for bad in ["127.0.0.1:3030", "ftp://x", "ws://"] {
+            assert!(
+                matches!(ws_url(bad), Err(SyncError::BadUrl { .. })),
+                "{bad}"
+            );
+        }
+    }
+}

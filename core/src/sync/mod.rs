@@ -1,0 +1,11 @@
+//! The device sync engine: keeps a [`Book`](crate::Book) in sync with a server over the
+//! automerge-repo WebSocket protocol.
+//!
+//! - [`session`]: one connection's logic, without I/O (what to send, what to write);
+//! - [`engine`]: the WebSocket transport, reconnection with backoff, and status events.
+
+pub mod engine;
+pub mod session;
+
+pub use engine::{sync_live, sync_once, Status, SyncError, SyncOptions, SyncReport};
+pub use session::{Note, Session};

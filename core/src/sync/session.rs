@@ -1,0 +1,412 @@
+//! One sync session of a device with a server, without I/O: what to send on connect, what to
+//! do with each message received, which documents to write, and how far along it is.
+//!
+//! A session syncs the directory, every document of the book, and every record the directory
+//! lists that the book lacks — all requested at once (pipelined), not one after the other.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+
+use automerge::sync;
+use automerge::{Automerge, ChangeHash};
+
+use crate::book::{Absorb, Absorbed, Book};
+use crate::directory::{self, directory_id};
+use crate::error::Result;
+use crate::id::DocumentId;
+use crate::protocol::{Action, Connection, Documents, Message, PeerMetadata, Side};
+use crate::schema::Kind;
+
+/// Something a session reports, besides frames to send.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Note {
+    /// A document gained changes from the server (and is written to the book).
+    Received {
+        id: DocumentId,
+        kind: Kind,
+        created: bool,
+    },
+    /// A document from the server that the book did not take, and why.
+    Skipped { id: DocumentId, reason: String },
+    /// The connection must close.
+    Closed(String),
+}
+
+struct Slot {
+    doc: Automerge,
+    /// Heads of the book's copy (empty when the book has none).
+    stored: Vec<ChangeHash>,
+}
+
+/// The book's documents as the protocol sees them, loaded on demand, held while in use.
+struct DeviceDocs {
+    book: Arc<Book>,
+    slots: HashMap<DocumentId, Slot>,
+    errors: Vec<(DocumentId, String)>,
+}
+
+impl DeviceDocs {
+    fn load(&mut self, id: &DocumentId) -> Option<&mut Slot> {
+        if !self.slots.contains_key(id) {
+            match self.book.stored_document(id) {
+                Ok(Some(doc)) => {
+                    let stored = doc.get_heads();
+                    self.slots.insert(*id, Slot { doc, stored });
+                }
+                Ok(None) => return None,
+                Err(e) => {
+                    self.errors.push((*id, e.to_string()));
+                    return None;
+                }
+            }
+        }
+        self.slots.get_mut(id)
+    }
+}
+
+impl Documents for DeviceDocs {
+    fn get(&mut self, id: &DocumentId) -> Option<&mut Automerge> {
+        self.load(id).map(|s| &mut s.doc)
+    }
+
+    fn get_or_create(&mut self, id: &DocumentId) -> &mut Automerge {
+        if self.load(id).is_none() {
+            let doc = Automerge::new().with_actor(self.book.actor_id().clone());
+            self.slots.insert(
+                *id,
+                Slot {
+                    doc,
+                    stored: Vec::new(),
+                },
+            );
+        }
+        let actor = self.book.actor_id().clone();
+        &mut self
+            .slots
+            .entry(*id)
+            .or_insert_with(|| Slot {
+                doc: Automerge::new().with_actor(actor),
+                stored: Vec::new(),
+            })
+            .doc
+    }
+}
+
+/// The kinds of documents a device fetches from the directory.
+fn wanted(kind: &str) -> bool {
+    matches!(
+        Kind::parse(kind),
+        Some(Kind::Client | Kind::Contact | Kind::Settings)
+    )
+}
+
+/// One connection's worth of syncing.
+pub struct Session {
+    conn: Connection,
+    docs: DeviceDocs,
+    /// The server's peer id, once the handshake is done.
+    peer: Option<String>,
+    /// Documents this session syncs.
+    known: HashSet<DocumentId>,
+    /// Documents we sent something about and expect an answer for.
+    pending: HashSet<DocumentId>,
+    /// Documents whose state or content changed since the last [`Session::persist`].
+    dirty: HashSet<DocumentId>,
+    /// Documents that were settled at least once this session.
+    settled: HashSet<DocumentId>,
+    directory_answered: bool,
+    /// Whether the directory was read once this session (to fetch what it lists).
+    directory_read: bool,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("peer", &self.peer)
+            .field("known", &self.known.len())
+            .field("pending", &self.pending.len())
+            .finish()
+    }
+}
+
+impl Session {
+    pub fn new(book: Arc<Book>) -> Self {
+        let metadata = PeerMetadata {
+            storage_id: Some(book.device_id().to_string()),
+            is_ephemeral: false,
+        };
+        let local = format!("fiche-device-{}", book.device_id());
+        Self {
+            conn: Connection::new(Side::Client, local, metadata),
+            docs: DeviceDocs {
+                book,
+                slots: HashMap::new(),
+                errors: Vec::new(),
+            },
+            peer: None,
+            known: HashSet::new(),
+            pending: HashSet::new(),
+            dirty: HashSet::new(),
+            settled: HashSet::new(),
+            directory_answered: false,
+            directory_read: false,
+        }
+    }
+
+    /// The `join` to send first.
+    pub fn start(&self) -> Option<Message> {
+        self.conn.start()
+    }
+
+    /// `(done, total)`: documents settled at least once out of those this session syncs.
+    pub fn progress(&self) -> (usize, usize) {
+        (self.settled.len(), self.known.len())
+    }
+
+    /// Whether everything known is in sync (the directory included).
+    pub fn up_to_date(&self) -> bool {
+        self.peer.is_some() && self.directory_answered && self.pending.is_empty()
+    }
+
+    /// Documents in memory right now.
+    pub fn in_memory(&self) -> usize {
+        self.docs.slots.len()
+    }
+
+    /// Starts (or continues) syncing one document; returns the message to send, if any.
+    pub fn sync(&mut self, id: DocumentId) -> Result<Option<Message>> {
+        let Some(peer) = self.peer.clone() else {
+            return Ok(None);
+        };
+        if self.known.insert(id) && !self.conn.syncs(&id) {
+            if let Some(saved) = self.docs.book.sync_state(&id, &peer)? {
+                // A state that does not decode is only a lost shortcut: start afresh.
+                let _ = self.conn.restore(id, &saved);
+            }
+        }
+        let mut message = self.conn.sync_document(id, &mut self.docs);
+        if message.is_none() {
+            // Nothing new to say, but the server must learn we follow this document.
+            self.conn.forget(&id);
+            message = self.conn.sync_document(id, &mut self.docs);
+        }
+        if message.is_some() {
+            self.pending.insert(id);
+        } else {
+            self.settled.insert(id);
+        }
+        Ok(message)
+    }
+
+    /// Everything to send once the handshake is done: the directory and every document of the
+    /// book, all at once.
+    fn open(&mut self) -> Result<Vec<Message>> {
+        let mut out = Vec::new();
+        out.extend(self.sync(directory_id())?);
+        for (id, _) in self.docs.book.documents()? {
+            if id != directory_id() {
+                out.extend(self.sync(id)?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// A document of the book changed here: what to send.
+    pub fn local_change(&mut self, id: DocumentId) -> Result<Vec<Message>> {
+        if self.peer.is_none() {
+            return Ok(Vec::new());
+        }
+        // The copy held may be behind the book's: load it again.
+        self.docs.slots.remove(&id);
+        let mut out: Vec<Message> = self.sync(id)?.into_iter().collect();
+        out.extend(self.list_in_directory([id])?);
+        Ok(out)
+    }
+
+    /// Every document again (after missing local change announcements).
+    pub fn resync_all(&mut self) -> Result<Vec<Message>> {
+        self.docs.slots.clear();
+        self.open()
+    }
+
+    /// Handles one message from the server.
+    pub fn receive(&mut self, message: Message) -> Result<(Vec<Message>, Vec<Note>)> {
+        let id = message.document_id().copied();
+        let mut out = Vec::new();
+        let mut notes = Vec::new();
+        let mut answered = false;
+        for action in self.conn.receive(message, &mut self.docs) {
+            match action {
+                Action::Send(m) => {
+                    if !expects_answer(&m) {
+                        answered = true;
+                    }
+                    out.push(m);
+                }
+                Action::Ready { peer, .. } => {
+                    self.peer = Some(peer);
+                    out.extend(self.open()?);
+                }
+                Action::Changed(doc) => {
+                    self.dirty.insert(doc);
+                }
+                Action::Unavailable(doc) => {
+                    // The server does not have it (yet): nothing to wait for.
+                    self.pending.remove(&doc);
+                    self.known.remove(&doc);
+                    if doc == directory_id() {
+                        self.directory_answered = true;
+                    }
+                }
+                Action::Relay(_) => {}
+                Action::Close(reason) => notes.push(Note::Closed(reason)),
+            }
+        }
+        if let Some(id) = id {
+            if self.conn.syncs(&id) {
+                self.dirty.insert(id);
+            }
+            if out.is_empty() || answered {
+                self.pending.remove(&id);
+                self.settled.insert(id);
+                if id == directory_id() {
+                    self.directory_answered = true;
+                }
+            }
+        }
+        Ok((out, notes))
+    }
+
+    /// Writes every document changed since the last call (and their sync states) in one
+    /// durable write; then looks at the directory for documents to fetch. Returns messages to
+    /// send and notes about what was written.
+    pub fn persist(&mut self) -> Result<(Vec<Message>, Vec<Note>)> {
+        let Some(peer) = self.peer.clone() else {
+            return Ok((Vec::new(), Vec::new()));
+        };
+        let dirty: Vec<DocumentId> = self.dirty.drain().collect();
+        let mut batch = Vec::new();
+        let mut ids = Vec::new();
+        let states: Vec<_> = dirty.iter().map(|id| self.conn.saved_state(id)).collect();
+        for (slot_id, slot) in self.docs.slots.iter_mut() {
+            let Some(pos) = dirty.iter().position(|d| d == slot_id) else {
+                continue;
+            };
+            let with = states[pos]
+                .clone()
+                .map(|s| vec![Book::sync_state_write(slot_id, &peer, s)])
+                .unwrap_or_default();
+            ids.push(*slot_id);
+            batch.push(Absorb {
+                id: *slot_id,
+                doc: &mut slot.doc,
+                before: slot.stored.clone(),
+                with,
+            });
+        }
+        let outcomes = self.docs.book.absorb(batch)?;
+        let mut notes = Vec::new();
+        let mut directory_changed = false;
+        for (id, outcome) in ids.iter().zip(outcomes) {
+            match outcome {
+                Absorbed::Written { kind, created } => {
+                    if let Some(slot) = self.docs.slots.get_mut(id) {
+                        slot.stored = slot.doc.get_heads();
+                    }
+                    if kind == Kind::Directory {
+                        directory_changed = true;
+                    } else {
+                        notes.push(Note::Received {
+                            id: *id,
+                            kind,
+                            created,
+                        });
+                    }
+                }
+                Absorbed::Unchanged => {}
+                Absorbed::Refused(e) => notes.push(Note::Skipped {
+                    id: *id,
+                    reason: e.to_string(),
+                }),
+            }
+        }
+        for (id, reason) in self.docs.errors.drain(..) {
+            notes.push(Note::Skipped { id, reason });
+        }
+        let mut out = Vec::new();
+        if directory_changed || (self.directory_answered && !self.directory_read) {
+            out.extend(self.fetch_listed()?);
+        }
+        // What is settled and written need not stay in memory.
+        let pending = &self.pending;
+        let dir = directory_id();
+        self.docs.slots.retain(|id, slot| {
+            *id == dir || pending.contains(id) || slot.doc.get_heads() != slot.stored
+        });
+        Ok((out, notes))
+    }
+
+    /// Starts syncing every record the directory lists that this session does not sync yet;
+    /// the first time, also lists the book's documents the directory lacks (a plain
+    /// automerge-repo server does not keep the directory up to date by itself).
+    fn fetch_listed(&mut self) -> Result<Vec<Message>> {
+        let dir = directory_id();
+        let listed = match self.docs.get(&dir) {
+            Some(doc) => directory::entries(doc),
+            None => Default::default(),
+        };
+        let mut out = Vec::new();
+        for (id, kind) in &listed {
+            if wanted(kind) && !self.known.contains(id) {
+                out.extend(self.sync(*id)?);
+            }
+        }
+        if !self.directory_read {
+            self.directory_read = true;
+            let missing: Vec<DocumentId> = self
+                .known
+                .iter()
+                .filter(|id| **id != dir && !listed.contains_key(id))
+                .copied()
+                .collect();
+            out.extend(self.list_in_directory(missing)?);
+        }
+        Ok(out)
+    }
+
+    /// Adds documents of the book to the directory; returns the directory sync to send.
+    fn list_in_directory(
+        &mut self,
+        ids: impl IntoIterator<Item = DocumentId>,
+    ) -> Result<Vec<Message>> {
+        let kinds: HashMap<DocumentId, String> = self.docs.book.documents()?.into_iter().collect();
+        let entries: Vec<(DocumentId, String)> = ids
+            .into_iter()
+            .filter_map(|id| Some((id, kinds.get(&id)?.clone())))
+            .filter(|(_, kind)| wanted(kind))
+            .collect();
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let dir = directory_id();
+        let doc = self.docs.get_or_create(&dir);
+        if directory::add(doc, entries, "list")? == 0 {
+            return Ok(Vec::new());
+        }
+        self.dirty.insert(dir);
+        Ok(self.sync(dir)?.into_iter().collect())
+    }
+}
+
+/// Whether a sync message we send calls for an answer (it carries changes or asks for some).
+fn expects_answer(message: &Message) -> bool {
+    let data = match message {
+        Message::Sync { data, .. } => data,
+        Message::Request { .. } => return true,
+        _ => return false,
+    };
+    match sync::Message::decode(data) {
+        Ok(m) => !m.changes.is_empty() || !m.need.is_empty(),
+        Err(_) => false,
+    }
+}

@@ -1,0 +1,192 @@
+//! The server's documents: loaded from the store on demand, written back in batches, and
+//! dropped from memory when idle, so memory follows the active set, not the stored set.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use automerge::{ActorId, Automerge, ChangeHash};
+use fiche_core::directory;
+use fiche_core::docstore;
+use fiche_core::protocol::Documents;
+use fiche_core::store::{Store, Write};
+use fiche_core::{key, DocumentId};
+
+use crate::error::ServerError;
+
+struct Slot {
+    doc: Automerge,
+    /// Heads of what the store holds (empty: nothing stored yet).
+    saved: Vec<ChangeHash>,
+    used: Instant,
+}
+
+/// Every document the server holds: the store, and a cache of the ones in use.
+pub struct ServerDocs {
+    store: Arc<dyn Store>,
+    actor: ActorId,
+    loaded: HashMap<DocumentId, Slot>,
+    /// Documents whose stored bytes could not be loaded: never written over.
+    broken: HashSet<DocumentId>,
+    /// Documents that could not be loaded since the last [`ServerDocs::take_errors`].
+    errors: Vec<ServerError>,
+    stored: usize,
+}
+
+impl std::fmt::Debug for ServerDocs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerDocs")
+            .field("loaded", &self.loaded.len())
+            .finish()
+    }
+}
+
+impl ServerDocs {
+    pub fn new(store: Arc<dyn Store>, actor: ActorId) -> Result<Self, ServerError> {
+        let stored = store
+            .scan(&key!["_docs"])
+            .map_err(ServerError::Store)?
+            .len();
+        Ok(Self {
+            store,
+            actor,
+            loaded: HashMap::new(),
+            broken: HashSet::new(),
+            errors: Vec::new(),
+            stored,
+        })
+    }
+
+    /// How many documents the store holds.
+    pub fn stored(&self) -> usize {
+        self.stored
+    }
+
+    /// How many documents are in memory.
+    pub fn loaded(&self) -> usize {
+        self.loaded.len()
+    }
+
+    /// Load failures since the last call (the documents were answered as unavailable).
+    pub fn take_errors(&mut self) -> Vec<ServerError> {
+        std::mem::take(&mut self.errors)
+    }
+
+    fn slot(&mut self, id: &DocumentId) -> Option<&mut Slot> {
+        if !self.loaded.contains_key(id) {
+            match docstore::load(self.store.as_ref(), id) {
+                Ok(Some(doc)) => {
+                    let saved = doc.get_heads();
+                    let doc = doc.with_actor(self.actor.clone());
+                    let used = Instant::now();
+                    self.loaded.insert(*id, Slot { doc, saved, used });
+                }
+                Ok(None) => return None,
+                Err(e) => {
+                    self.broken.insert(*id);
+                    self.errors.push(ServerError::Document(*id, Box::new(e)));
+                    return None;
+                }
+            }
+        }
+        let slot = self.loaded.get_mut(id)?;
+        slot.used = Instant::now();
+        Some(slot)
+    }
+
+    /// A document already in memory (no load).
+    pub fn get_loaded(&self, id: &DocumentId) -> Option<&Automerge> {
+        self.loaded.get(id).map(|s| &s.doc)
+    }
+
+    /// The directory (pinned in memory by [`ServerDocs::pin_directory`]).
+    pub fn get_directory(&mut self) -> Option<&mut Automerge> {
+        self.loaded
+            .get_mut(&directory::directory_id())
+            .map(|s| &mut s.doc)
+    }
+
+    /// Keeps the directory in memory for good, creating it if the store has none.
+    pub fn pin_directory(&mut self) -> Result<(), ServerError> {
+        let id = directory::directory_id();
+        if self.slot(&id).is_none() {
+            if let Some(e) = self.errors.pop() {
+                return Err(e);
+            }
+            let doc =
+                directory::create(self.actor.clone()).map_err(|e| ServerError::Document(id, Box::new(e)))?;
+            let used = Instant::now();
+            let saved = Vec::new();
+            self.loaded.insert(id, Slot { doc, saved, used });
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Writes every document changed since it was last written, in one durable write.
+    /// Returns the ids written.
+    pub fn flush(&mut self) -> Result<Vec<DocumentId>, ServerError> {
+        let mut writes: Vec<Write> = Vec::new();
+        let mut written = Vec::new();
+        for (id, slot) in &self.loaded {
+            if slot.doc.get_heads() == slot.saved || self.broken.contains(id) {
+                continue;
+            }
+            let w = docstore::save_writes(self.store.as_ref(), id, &slot.doc, &slot.saved)
+                .map_err(|e| ServerError::Document(*id, Box::new(e)))?;
+            writes.extend(w);
+            if slot.saved.is_empty() {
+                writes.push(Write::Put(key!["_docs", id], Vec::new()));
+            }
+            written.push(*id);
+        }
+        if writes.is_empty() {
+            return Ok(written);
+        }
+        self.store.apply(writes).map_err(ServerError::Store)?;
+        for id in &written {
+            if let Some(slot) = self.loaded.get_mut(id) {
+                if slot.saved.is_empty() {
+                    self.stored += 1;
+                }
+                slot.saved = slot.doc.get_heads();
+            }
+        }
+        Ok(written)
+    }
+
+    /// Drops from memory the documents written back and unused for `idle` (never the
+    /// directory). Returns how many were dropped.
+    pub fn evict(&mut self, idle: Duration) -> usize {
+        let now = Instant::now();
+        let pinned = directory::directory_id();
+        let before = self.loaded.len();
+        self.loaded.retain(|id, slot| {
+            *id == pinned
+                || slot.doc.get_heads() != slot.saved
+                || now.duration_since(slot.used) < idle
+        });
+        before - self.loaded.len()
+    }
+}
+
+impl Documents for ServerDocs {
+    fn get(&mut self, id: &DocumentId) -> Option<&mut Automerge> {
+        self.slot(id).map(|s| &mut s.doc)
+    }
+
+    fn get_or_create(&mut self, id: &DocumentId) -> &mut Automerge {
+        if self.slot(id).is_none() {
+            let doc = Automerge::new().with_actor(self.actor.clone());
+            let (saved, used) = (Vec::new(), Instant::now());
+            self.loaded.insert(*id, Slot { doc, saved, used });
+        }
+        let actor = &self.actor;
+        let slot = self.loaded.entry(*id).or_insert_with(|| Slot {
+            doc: Automerge::new().with_actor(actor.clone()),
+            saved: Vec::new(),
+            used: Instant::now(),
+        });
+        &mut slot.doc
+    }
+}

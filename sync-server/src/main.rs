@@ -1,0 +1,107 @@
+//! The `fiche-server` binary: parses options, sets up logging, serves until SIGTERM or Ctrl-C.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Parser;
+use fiche_sync_server::{serve, Config};
+
+/// Fiche's sync server: devices and automerge-repo clients sync client records through it
+/// over WebSocket (the automerge-repo protocol, version 1); it keeps every document in a sled
+/// store under the data directory.
+///
+/// Endpoints: WebSocket sync at `/` (and `/sync`); `GET /health`; `GET /api/directory` (the
+/// URL of the document that lists every record).
+#[derive(Debug, Parser)]
+#[command(name = "fiche-server", version)]
+struct Args {
+    /// Address and port to listen on (port 0 picks a free port; the address actually used is
+    /// printed on standard output as `fiche-server listening on ADDR`).
+    #[arg(long, env = "FICHE_LISTEN", default_value = "127.0.0.1:3030")]
+    listen: String,
+
+    /// Directory of the sled store holding every document (created if missing).
+    #[arg(long, env = "FICHE_DATA_DIR", default_value = "./fiche-data")]
+    data_dir: PathBuf,
+
+    /// Seconds a document stays in memory after its last use before it is dropped (it stays
+    /// on disk and is loaded again when needed).
+    #[arg(long, env = "FICHE_IDLE_SECONDS", default_value_t = 60)]
+    idle_seconds: u64,
+
+    /// Largest WebSocket message accepted, in bytes; a peer sending more is disconnected.
+    #[arg(long, env = "FICHE_MAX_MESSAGE_BYTES", default_value_t = 32 * 1024 * 1024)]
+    max_message_bytes: usize,
+
+    /// Log filter (`error`, `warn`, `info`, `debug`, `trace`, or per module, as RUST_LOG).
+    #[arg(long, env = "FICHE_LOG", default_value = "info")]
+    log: String,
+
+    /// Log as JSON lines instead of text.
+    #[arg(long, env = "FICHE_LOG_JSON")]
+    log_json: bool,
+}
+
+fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
+        .with_context(|| format!("bad --log filter {:?}", args.log))?;
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if args.log_json {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")?;
+    runtime.block_on(run(args))
+}
+
+async fn run(args: Args) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let addr = listener.local_addr()?;
+    let config = Config {
+        data_dir: args.data_dir,
+        idle: Duration::from_secs(args.idle_seconds),
+        max_message: args.max_message_bytes,
+    };
+    let server = tokio::spawn(serve(listener, config, stop_signal()));
+    println!("fiche-server listening on {addr}");
+    server.await.context("the server task failed")??;
+    Ok(())
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+async fn stop_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = term => {}
+    }
+}

@@ -1,0 +1,154 @@
+//! HTTP and WebSocket routes: the sync endpoint (`/` and `/sync`), `/health`, and
+//! `/api/directory`. Sockets only move frames: decoding happens here, protocol in the hub.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use fiche_core::directory::directory_id;
+use fiche_core::protocol::Message;
+use futures_util::{SinkExt, StreamExt};
+use tokio::sync::mpsc;
+
+use crate::hub::{Event, Outgoing, Stats};
+
+/// What every route shares.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// `std` sender behind a mutex: the hub runs on a plain thread.
+    pub events: Arc<Mutex<Sender<Event>>>,
+    pub next_conn: Arc<AtomicU64>,
+    pub stats: Arc<Stats>,
+    pub max_message: usize,
+}
+
+impl AppState {
+    /// Asks the hub to close every connection and write everything; `done` answers then.
+    pub fn send_shutdown(&self, done: tokio::sync::oneshot::Sender<()>) {
+        self.send(Event::Shutdown { done });
+    }
+
+    fn send(&self, event: Event) {
+        let sender = self.events.lock().unwrap_or_else(|p| p.into_inner());
+        if sender.send(event).is_err() {
+            tracing::warn!("the hub has stopped; event dropped");
+        }
+    }
+}
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/", get(root))
+        .route("/sync", get(sync))
+        .route("/health", get(health))
+        .route("/api/directory", get(directory))
+        .with_state(state)
+}
+
+async fn root(
+    State(state): State<AppState>,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Response {
+    match ws {
+        Ok(ws) => upgrade(state, ws),
+        Err(_) => "fiche-server: connect an automerge-repo WebSocket client to this address.\n"
+            .into_response(),
+    }
+}
+
+async fn sync(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    upgrade(state, ws)
+}
+
+fn upgrade(state: AppState, ws: WebSocketUpgrade) -> Response {
+    ws.max_message_size(state.max_message)
+        .max_frame_size(state.max_message)
+        .on_upgrade(move |socket| serve_socket(state, socket))
+}
+
+async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
+    let s = &state.stats;
+    Json(serde_json::json!({
+        "status": "ok",
+        "connections": s.connections.load(Ordering::Relaxed),
+        "documents_in_memory": s.loaded.load(Ordering::Relaxed),
+        "documents_stored": s.stored.load(Ordering::Relaxed),
+    }))
+}
+
+async fn directory() -> Json<serde_json::Value> {
+    let id = directory_id();
+    Json(serde_json::json!({ "id": id.to_string(), "url": id.url() }))
+}
+
+async fn serve_socket(state: AppState, socket: WebSocket) {
+    let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
+    let (out, mut outgoing) = mpsc::unbounded_channel();
+    state.send(Event::Connect { conn, out });
+    let (mut sink, mut stream) = socket.split();
+    let writer = tokio::spawn(async move {
+        while let Some(o) = outgoing.recv().await {
+            match o {
+                Outgoing::Frame(bytes) => {
+                    if sink.send(WsMessage::Binary(bytes.into())).await.is_err() {
+                        break;
+                    }
+                }
+                Outgoing::Close(reason) => {
+                    let frame = CloseFrame {
+                        code: 1000,
+                        reason: truncate(&reason).into(),
+                    };
+                    let _ = sink.send(WsMessage::Close(Some(frame))).await;
+                    break;
+                }
+            }
+        }
+    });
+    let mut rejected = false;
+    while let Some(frame) = stream.next().await {
+        let reason = match frame {
+            Ok(WsMessage::Binary(bytes)) => match Message::decode(&bytes) {
+                Ok(message) => {
+                    state.send(Event::Frame { conn, message });
+                    continue;
+                }
+                Err(e) => format!("bad message: {e}"),
+            },
+            Ok(WsMessage::Text(_)) => "text frames are not part of the protocol".to_string(),
+            Ok(WsMessage::Ping(_) | WsMessage::Pong(_)) => continue,
+            Ok(WsMessage::Close(_)) => break,
+            Err(e) => {
+                tracing::info!(conn, error = %e, "connection dropped");
+                break;
+            }
+        };
+        tracing::warn!(conn, %reason, "refusing connection");
+        state.send(Event::Reject { conn, reason });
+        rejected = true;
+        break;
+    }
+    if rejected {
+        // Let the error and the close frame go out before the socket is dropped.
+        let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
+    } else {
+        writer.abort();
+    }
+    state.send(Event::Disconnect { conn });
+}
+
+/// Close reasons are limited to 123 bytes by the WebSocket protocol.
+fn truncate(reason: &str) -> String {
+    let mut end = reason.len().min(123);
+    while !reason.is_char_boundary(end) {
+        end -= 1;
+    }
+    reason[..end].to_string()
+}

@@ -1,0 +1,301 @@
+//! Sync through the real `fiche-server` process: devices (the engine, or the `fiche` binary)
+//! converge, resume after a server crash, send only what is new, see live changes, and the
+//! server refuses bad input without disturbing other peers.
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use fiche_core::index::{Filter, Page};
+use fiche_core::model::Client;
+use fiche_core::sync::{sync_once, SyncOptions, SyncReport};
+use fiche_core::{Book, DocumentId, Options};
+use fiche_tests::{bin, fiche, sync, Server};
+
+fn device(dir: &std::path::Path) -> Arc<Book> {
+    Arc::new(Book::open(dir, Options::default()).unwrap())
+}
+
+fn sync_book(book: &Arc<Book>, url: &str) -> SyncReport {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(sync_once(book.clone(), &SyncOptions::new(url), |_| {}))
+        .unwrap()
+}
+
+fn client(name: &str) -> Client {
+    let mut c = Client::default();
+    c.name.display = name.to_string();
+    c
+}
+
+fn names(book: &Book) -> Vec<String> {
+    book.list(&Filter::default(), Page::default())
+        .into_iter()
+        .map(|s| s.name)
+        .collect()
+}
+
+/// A tiny deterministic generator, so every seed replays the same edits.
+struct Rng(u64);
+impl Rng {
+    fn next(&mut self, n: usize) -> usize {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        (self.0 % n as u64) as usize
+    }
+}
+
+#[test]
+fn records_reach_a_fresh_device_and_edits_come_back() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server"), None).unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    fiche(
+        &a,
+        &["add", "--name", "Marie Dupont", "--phone", "+33612345678"],
+    )
+    .unwrap();
+    fiche(&a, &["add", "--name", "Jean Martin", "--city", "Lyon"]).unwrap();
+    let first = sync(&a, &server.url()).unwrap();
+    assert_eq!(first["skipped"], 0);
+
+    let report = sync(&b, &server.url()).unwrap();
+    assert!(report["created"].as_u64().unwrap() >= 2, "{report}");
+    let listed = fiche(&b, &["list"]).unwrap();
+    assert!(
+        listed.contains("Marie Dupont") && listed.contains("Jean Martin"),
+        "{listed}"
+    );
+
+    let id = listed
+        .lines()
+        .find(|l| l.contains("Jean Martin"))
+        .and_then(|l| l.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    fiche(&b, &["edit", &id, "--city", "Grenoble"]).unwrap();
+    sync(&b, &server.url()).unwrap();
+    let back = sync(&a, &server.url()).unwrap();
+    assert!(back["received"].as_u64().unwrap() >= 1, "{back}");
+    let shown = fiche(&a, &["show", &id, "--json"]).unwrap();
+    assert!(shown.contains("Grenoble"), "{shown}");
+}
+
+#[test]
+fn devices_converge_after_concurrent_offline_edits() {
+    for seed in 1..=4u64 {
+        let tmp = tempfile::tempdir().unwrap();
+        let server = Server::start(&tmp.path().join("server"), None).unwrap();
+        let url = server.url();
+        let devices: Vec<_> = (0..3)
+            .map(|i| device(&tmp.path().join(format!("d{i}"))))
+            .collect();
+        let ids: Vec<DocumentId> = (0..4)
+            .map(|i| {
+                devices[0]
+                    .create_client(client(&format!("Client {i}")))
+                    .unwrap()
+                    .id
+            })
+            .collect();
+        for d in &devices {
+            sync_book(d, &url);
+        }
+        let mut rng = Rng(seed * 7919);
+        for round in 0..3 {
+            // Offline: every device edits while the others do too.
+            for (n, d) in devices.iter().enumerate() {
+                for _ in 0..3 {
+                    let id = ids[rng.next(ids.len())];
+                    let pick = rng.next(4);
+                    d.edit_client(&id, |c| match pick {
+                        0 => c.address.city = format!("City {n}-{round}"),
+                        1 => c.name.display = format!("Name {n}-{round}"),
+                        2 => c.notes.push_str(&format!(" note {n}-{round}")),
+                        _ => c.archived = !c.archived,
+                    })
+                    .unwrap();
+                }
+            }
+            // Back online, in a seed-dependent order.
+            let mut order: Vec<usize> = (0..devices.len()).collect();
+            for i in (1..order.len()).rev() {
+                order.swap(i, rng.next(i + 1));
+            }
+            for &i in &order {
+                sync_book(&devices[i], &url);
+            }
+        }
+        // One more pass carries the last device's changes to the first ones.
+        for d in &devices {
+            sync_book(d, &url);
+        }
+        for id in &ids {
+            let docs: Vec<_> = devices.iter().map(|d| d.document(id).unwrap()).collect();
+            let heads: Vec<_> = docs.iter().map(|d| d.get_heads()).collect();
+            assert!(heads.windows(2).all(|w| w[0] == w[1]), "seed {seed}: {id}");
+            let clients: Vec<_> = devices.iter().map(|d| d.client(id).unwrap()).collect();
+            assert!(clients.windows(2).all(|w| w[0] == w[1]), "seed {seed}");
+            let summaries: Vec<_> = devices.iter().map(|d| d.summary(id)).collect();
+            assert!(summaries.windows(2).all(|w| w[0] == w[1]), "seed {seed}");
+        }
+    }
+}
+
+#[test]
+fn a_second_sync_sends_only_what_is_new() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server"), None).unwrap();
+    let a = device(&tmp.path().join("a"));
+    let drafts = (0..200)
+        .map(|i| client(&format!("Client {i:03}")))
+        .collect();
+    let ids = a.create_clients(drafts, "import").unwrap();
+    let first = sync_book(&a, &server.url());
+    let again = sync_book(&a, &server.url());
+    a.edit_client(&ids[7], |c| c.address.city = "Nantes".into())
+        .unwrap();
+    let edited = sync_book(&a, &server.url());
+    println!(
+        "bytes out/in: first {}/{}, unchanged {}/{}, one edit {}/{}",
+        first.bytes_out,
+        first.bytes_in,
+        again.bytes_out,
+        again.bytes_in,
+        edited.bytes_out,
+        edited.bytes_in
+    );
+    assert!(first.bytes_out > 20_000, "{first:?}");
+    // Unchanged documents cost a heads exchange, not their content.
+    assert!(
+        again.bytes_out * 3 < first.bytes_out,
+        "{again:?} vs {first:?}"
+    );
+    assert!(edited.bytes_out < again.bytes_out + 2_000, "{edited:?}");
+
+    let b = device(&tmp.path().join("b"));
+    let fetched = sync_book(&b, &server.url());
+    assert_eq!(b.count(), 200, "{fetched:?}");
+    assert_eq!(b.client(&ids[7]).unwrap().address.city, "Nantes");
+}
+
+#[test]
+fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let server = Server::start(&data, None).unwrap();
+    let port = server.port;
+    let a = device(&tmp.path().join("a"));
+    let drafts = (0..300)
+        .map(|i| client(&format!("Client {i:03}")))
+        .collect();
+    a.create_clients(drafts, "import").unwrap();
+    sync_book(&a, &server.url());
+    // The sync returned: the server acknowledged everything. Kill it without warning.
+    server.kill().unwrap();
+
+    // Edits made while it is down, and a sync cut by a second crash, resume afterwards.
+    let drafts = (0..300).map(|i| client(&format!("Later {i:03}"))).collect();
+    a.create_clients(drafts, "import").unwrap();
+    let server = Server::start(&data, Some(port)).unwrap();
+    let url = server.url();
+    let book = a.clone();
+    let cut = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let options = SyncOptions {
+            attempts: Some(1),
+            ..SyncOptions::new(url)
+        };
+        rt.block_on(sync_once(book, &options, |_| {}))
+    });
+    std::thread::sleep(Duration::from_millis(30));
+    server.kill().unwrap();
+    let _ = cut.join().unwrap(); // finished or cut: either is fine
+
+    let server = Server::start(&data, Some(port)).unwrap();
+    sync_book(&a, &server.url());
+    let b = device(&tmp.path().join("b"));
+    sync_book(&b, &server.url());
+    assert_eq!(b.count(), 600);
+    assert_eq!(names(&b), names(&a));
+}
+
+#[test]
+fn a_watching_device_sees_changes_live() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server"), None).unwrap();
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let mut watch = Command::new(bin("fiche").unwrap())
+        .arg("--store")
+        .arg(&b)
+        .args(["watch", "--server", &server.url()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(watch.stdout.take().unwrap()).lines();
+    let wait_for = |lines: &mut std::io::Lines<_>, what: &str| -> String {
+        for line in lines.by_ref() {
+            let line: String = line.unwrap();
+            if line.contains(what) {
+                return line;
+            }
+        }
+        panic!("fiche watch ended before printing {what:?}");
+    };
+    wait_for(&mut lines, "up to date");
+    fiche(&a, &["add", "--name", "Walk In"]).unwrap();
+    let started = Instant::now();
+    sync(&a, &server.url()).unwrap();
+    let line = wait_for(&mut lines, "Walk In");
+    println!(
+        "seen by the watching device {:?} after the sync began: {line}",
+        started.elapsed()
+    );
+    assert!(line.starts_with("new client"), "{line}");
+    watch.kill().unwrap();
+    watch.wait().unwrap();
+}
+
+#[test]
+fn sigterm_closes_connections_and_writes_everything() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let server = Server::start(&data, None).unwrap();
+    let a = device(&tmp.path().join("a"));
+    a.create_client(client("Before Shutdown")).unwrap();
+    sync_book(&a, &server.url());
+    let mut watch = Command::new(bin("fiche").unwrap())
+        .arg("--store")
+        .arg(tmp.path().join("w"))
+        .args(["watch", "--server", &server.url()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(watch.stdout.take().unwrap()).lines();
+    assert!(lines
+        .by_ref()
+        .map_while(Result::ok)
+        .any(|l| l.contains("up to date")));
+    let (status, logs) = server.stop().unwrap();
+    assert!(status.success(), "{status}: {logs}");
+    assert!(logs.contains("stopped"), "{logs}");
+    // The watching device noticed and is trying again.
+    assert!(lines
+        .map_while(Result::ok)
+        .any(|l| l.starts_with("offline")));
+    watch.kill().unwrap();
+    watch.wait().unwrap();
+    let server = Server::start(&data, None).unwrap();
+    let b = device(&tmp.path().join("b"));
+    sync_book(&b, &server.url());
+    assert_eq!(names(&b), vec!["Before Shutdown".to_string()]);
+}
