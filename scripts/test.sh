@@ -13,3 +13,5 @@ cargo build --workspace --bins --locked
 # --all-targets also runs the criterion benchmarks once each, in test mode, on small data.
 FICHE_BENCH_QUICK=1 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
+# The sync benchmark, small, so that it keeps working (the full run is in the README).
+cargo run --locked -q -p fiche-tests --bin sync-bench -- 200 5

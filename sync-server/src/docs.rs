@@ -113,8 +113,8 @@ impl ServerDocs {
             if let Some(e) = self.errors.pop() {
                 return Err(e);
             }
-            let doc =
-                directory::create(self.actor.clone()).map_err(|e| ServerError::Document(id, Box::new(e)))?;
+            let doc = directory::create(self.actor.clone())
+                .map_err(|e| ServerError::Document(id, Box::new(e)))?;
             let used = Instant::now();
             let saved = Vec::new();
             self.loaded.insert(id, Slot { doc, saved, used });

@@ -8,13 +8,14 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
-/// Where cargo put the workspace's binaries (next to this test executable's `deps/`).
+/// Where cargo put the workspace's binaries: beside this executable, or beside the `deps/`
+/// folder a test executable runs from.
 pub fn bin(name: &str) -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
-    let dir = exe
-        .parent()
-        .and_then(Path::parent)
-        .context("no target directory")?;
+    let mut dir = exe.parent().context("no target directory")?;
+    if dir.ends_with("deps") {
+        dir = dir.parent().context("no target directory")?;
+    }
     let path = dir.join(name);
     if !path.exists() {
         bail!(
@@ -186,10 +187,15 @@ pub struct JsServer {
 impl JsServer {
     pub fn start(dir: &Path) -> Result<Self> {
         let script = root().join("tests/js/peer.mjs");
-        let mut child = Command::new("node")
+        let mut command = Command::new("node");
+        command
             .arg(script)
             .args(["server", "--port", "0", "--timeout", "0", "--dir"])
-            .arg(dir)
+            .arg(dir);
+        if std::env::var_os("FICHE_JS_TRACE").is_some() {
+            command.arg("--trace");
+        }
+        let mut child = command
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()

@@ -15,6 +15,10 @@ use crate::id::DocumentId;
 use crate::protocol::Message;
 use crate::schema::Kind;
 
+/// How long to wait for answers a peer may not send (to messages that only state our heads)
+/// before taking the documents as in sync.
+const SETTLE: Duration = Duration::from_millis(500);
+
 /// Where and how to sync.
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
@@ -262,6 +266,7 @@ async fn session(
             }
         }
         let waiting = !s.up_to_date();
+        let settling = s.only_soft_pending();
         tokio::select! {
             frame = stream.next() => {
                 let mut frames = vec![frame];
@@ -299,6 +304,7 @@ async fn session(
                 Ok(_) | Err(RecvError::Closed) => {}
                 Err(RecvError::Lagged(_)) => out.extend(s.resync_all()?),
             },
+            _ = tokio::time::sleep(SETTLE), if settling => s.quiet(),
             _ = tokio::time::sleep(options.quiet), if waiting => {
                 return Ok((End::Retry(format!("no answer from the server for {:?}", options.quiet)), true));
             }

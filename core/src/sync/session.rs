@@ -92,6 +92,10 @@ impl Documents for DeviceDocs {
     }
 }
 
+/// Messages about one document, with no change either way, after which the exchange is
+/// given up for the session.
+const MAX_ROUNDS: u32 = 200;
+
 /// The kinds of documents a device fetches from the directory.
 fn wanted(kind: &str) -> bool {
     matches!(
@@ -110,11 +114,17 @@ pub struct Session {
     known: HashSet<DocumentId>,
     /// Documents we sent something about and expect an answer for.
     pending: HashSet<DocumentId>,
+    /// Documents we only told our heads: a peer with nothing new to say may stay silent
+    /// (the JavaScript server does), so these settle after a quiet moment (see
+    /// [`Session::quiet`]) if no answer comes.
+    soft: HashSet<DocumentId>,
     /// Documents whose state or content changed since the last [`Session::persist`].
     dirty: HashSet<DocumentId>,
     /// Documents that were settled at least once this session.
     settled: HashSet<DocumentId>,
     directory_answered: bool,
+    /// Messages received per document this session, to stop an exchange that never ends.
+    rounds: HashMap<DocumentId, u32>,
     /// Whether the directory was read once this session (to fetch what it lists).
     directory_read: bool,
 }
@@ -135,7 +145,15 @@ impl Session {
             storage_id: Some(book.device_id().to_string()),
             is_ephemeral: false,
         };
-        let local = format!("fiche-device-{}", book.device_id());
+        // A fresh peer id for every connection: a JavaScript server keeps per-peer sync state
+        // in memory across reconnects (including what it believes it already sent), so
+        // reusing an id after a drop can leave it never resending a lost change. The durable
+        // identity is the storage id.
+        let local = format!(
+            "fiche-device-{}-{}",
+            book.device_id(),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
         Self {
             conn: Connection::new(Side::Client, local, metadata),
             docs: DeviceDocs {
@@ -146,9 +164,11 @@ impl Session {
             peer: None,
             known: HashSet::new(),
             pending: HashSet::new(),
+            soft: HashSet::new(),
             dirty: HashSet::new(),
             settled: HashSet::new(),
             directory_answered: false,
+            rounds: HashMap::new(),
             directory_read: false,
         }
     }
@@ -165,7 +185,26 @@ impl Session {
 
     /// Whether everything known is in sync (the directory included).
     pub fn up_to_date(&self) -> bool {
-        self.peer.is_some() && self.directory_answered && self.pending.is_empty()
+        self.peer.is_some()
+            && self.directory_answered
+            && self.pending.is_empty()
+            && self.soft.is_empty()
+    }
+
+    /// Whether all that is left to wait for are answers a peer may not send.
+    pub fn only_soft_pending(&self) -> bool {
+        self.pending.is_empty() && !self.soft.is_empty()
+    }
+
+    /// Nothing arrived for a while: heads-only messages got no answer because the peer had
+    /// nothing new; take them as settled.
+    pub fn quiet(&mut self) {
+        for id in self.soft.drain() {
+            if id == directory_id() {
+                self.directory_answered = true;
+            }
+            self.settled.insert(id);
+        }
     }
 
     /// Documents in memory right now.
@@ -190,10 +229,16 @@ impl Session {
             self.conn.forget(&id);
             message = self.conn.sync_document(id, &mut self.docs);
         }
-        if message.is_some() {
-            self.pending.insert(id);
-        } else {
-            self.settled.insert(id);
+        match &message {
+            Some(m) if expects_answer(m) => {
+                self.pending.insert(id);
+            }
+            Some(_) => {
+                self.soft.insert(id);
+            }
+            None => {
+                self.settled.insert(id);
+            }
         }
         Ok(message)
     }
@@ -218,6 +263,7 @@ impl Session {
         }
         // The copy held may be behind the book's: load it again.
         self.docs.slots.remove(&id);
+        self.rounds.remove(&id);
         let mut out: Vec<Message> = self.sync(id)?.into_iter().collect();
         out.extend(self.list_in_directory([id])?);
         Ok(out)
@@ -234,6 +280,23 @@ impl Session {
         let id = message.document_id().copied();
         let mut out = Vec::new();
         let mut notes = Vec::new();
+        if let Some(id) = id {
+            let rounds = self.rounds.entry(id).or_default();
+            *rounds += 1;
+            if *rounds > MAX_ROUNDS {
+                // A peer that keeps answering without converging: stop for this session; the
+                // next one starts from a fresh state.
+                if *rounds == MAX_ROUNDS + 1 {
+                    self.conn.forget(&id);
+                    self.pending.remove(&id);
+                    self.soft.remove(&id);
+                    self.settled.insert(id);
+                    let reason = format!("no agreement after {MAX_ROUNDS} messages");
+                    notes.push(Note::Skipped { id, reason });
+                }
+                return Ok((out, notes));
+            }
+        }
         let mut answered = false;
         for action in self.conn.receive(message, &mut self.docs) {
             match action {
@@ -249,10 +312,13 @@ impl Session {
                 }
                 Action::Changed(doc) => {
                     self.dirty.insert(doc);
+                    // Progress: the exchange is converging.
+                    self.rounds.remove(&doc);
                 }
                 Action::Unavailable(doc) => {
                     // The server does not have it (yet): nothing to wait for.
                     self.pending.remove(&doc);
+                    self.soft.remove(&doc);
                     self.known.remove(&doc);
                     if doc == directory_id() {
                         self.directory_answered = true;
@@ -263,10 +329,14 @@ impl Session {
             }
         }
         if let Some(id) = id {
+            self.soft.remove(&id);
             if self.conn.syncs(&id) {
                 self.dirty.insert(id);
             }
-            if out.is_empty() || answered {
+            if !out.is_empty() && !answered {
+                // Our answer carries changes or asks for some: wait for the server's.
+                self.pending.insert(id);
+            } else {
                 self.pending.remove(&id);
                 self.settled.insert(id);
                 if id == directory_id() {
