@@ -291,7 +291,24 @@ impl Book {
         kind: Kind,
         client: Option<&Client>,
     ) -> Result<(Vec<Write>, Option<Summary>)> {
-        let mut writes = docstore::save_writes(self.store.as_ref(), id, doc, before)?;
+        self.document_writes_from(id, doc, before, kind, client, None)
+    }
+
+    /// [`Book::document_writes`], storing a new document from `whole` (bytes that hold all
+    /// of it) when given, instead of saving it again.
+    fn document_writes_from(
+        &self,
+        id: &DocumentId,
+        doc: &Automerge,
+        before: &[ChangeHash],
+        kind: Kind,
+        client: Option<&Client>,
+        whole: Option<Vec<u8>>,
+    ) -> Result<(Vec<Write>, Option<Summary>)> {
+        let mut writes = match whole {
+            Some(bytes) if before.is_empty() => docstore::new_document_writes(id, doc, bytes),
+            _ => docstore::save_writes(self.store.as_ref(), id, doc, before)?,
+        };
         if writes.is_empty() {
             return Ok((writes, None));
         }
@@ -594,6 +611,7 @@ impl Book {
             doc: &mut doc,
             before,
             with: Vec::new(),
+            received: None,
         }];
         match self.absorb(batch)?.pop() {
             Some(Absorbed::Written { created, .. }) => Ok(Merged {

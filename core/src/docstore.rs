@@ -70,6 +70,15 @@ pub fn save_writes(
     Ok(vec![Write::Put(key![id, "incremental", name], chunk)])
 }
 
+/// The writes that store a new document from bytes that hold it whole (a save, or change
+/// chunks received from a peer), as they are, without saving it again.
+pub fn new_document_writes(id: &DocumentId, doc: &Automerge, bytes: Vec<u8>) -> Vec<Write> {
+    vec![Write::Put(
+        key![id, "snapshot", heads_key(&doc.get_heads())],
+        bytes,
+    )]
+}
+
 /// A short, stable name for a set of heads (hex of the first head, or of their combined hash).
 fn heads_key(heads: &[ChangeHash]) -> String {
     use std::fmt::Write as _;

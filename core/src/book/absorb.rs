@@ -23,6 +23,9 @@ pub struct Absorb<'a> {
     pub before: Vec<ChangeHash>,
     /// Writes that must land with this document, and only if it does (its sync state).
     pub with: Vec<Write>,
+    /// For a document new to the book: bytes that hold all of it as received (stored as they
+    /// are, which spares saving it again). Ignored if anything had to be added here.
+    pub received: Option<Vec<u8>>,
 }
 
 /// What became of one [`Absorb`].
@@ -83,6 +86,7 @@ impl Book {
             doc,
             mut before,
             with,
+            mut received,
         } = item;
         // What the book holds now may be ahead of what the caller loaded.
         let known = before.is_empty() && self.store.get(&key!["_docs", &id])?.is_none();
@@ -90,6 +94,7 @@ impl Book {
             if let Some(stored) = docstore::load(self.store.as_ref(), &id)? {
                 let stored_heads = stored.get_heads();
                 if stored_heads != before {
+                    received = None;
                     let mut stored = stored;
                     doc.merge(&mut stored)?;
                     before = stored_heads;
@@ -107,8 +112,9 @@ impl Book {
         })?;
         if kind != schema::Kind::Directory && schema::needs_upgrade(&*doc) {
             record::upgrade(doc, &self.author("upgrade"))?;
+            received = None;
         }
-        let (w, summary) = self.document_writes(&id, doc, &before, kind, None)?;
+        let (w, summary) = self.document_writes_from(&id, doc, &before, kind, None, received)?;
         writes.extend(w);
         writes.extend(with);
         Ok(Some((id, kind, before.is_empty(), summary)))

@@ -15,6 +15,9 @@ pub trait Documents {
     fn get(&mut self, id: &DocumentId) -> Option<&mut Automerge>;
     /// The document, created empty if this side does not have it yet.
     fn get_or_create(&mut self, id: &DocumentId) -> &mut Automerge;
+    /// The change bytes of a sync message about to be applied to `id` (a device keeps those of
+    /// a document new to it, to store them as they came instead of saving it again).
+    fn receiving(&mut self, _id: &DocumentId, _chunks: &[&[u8]]) {}
 }
 
 impl Documents for HashMap<DocumentId, Automerge> {
@@ -313,6 +316,10 @@ impl Connection {
                 target_id: remote,
                 document_id: id,
             })];
+        }
+        if !sync_message.changes.is_empty() {
+            let chunks: Vec<&[u8]> = sync_message.changes.iter().collect();
+            docs.receiving(&id, &chunks);
         }
         let state = self.docs.entry(id).or_default();
         let doc = docs.get_or_create(&id);

@@ -36,6 +36,9 @@ struct Slot {
     doc: Automerge,
     /// Heads of the book's copy (empty when the book has none).
     stored: Vec<ChangeHash>,
+    /// For a document new to the book: every change byte received, in order (they hold the
+    /// whole document as long as nothing was changed here), to store as they came.
+    received: Option<Vec<u8>>,
 }
 
 /// The book's documents as the protocol sees them, loaded on demand, held while in use.
@@ -51,7 +54,15 @@ impl DeviceDocs {
             match self.book.stored_document(id) {
                 Ok(Some(doc)) => {
                     let stored = doc.get_heads();
-                    self.slots.insert(*id, Slot { doc, stored });
+                    let received = None;
+                    self.slots.insert(
+                        *id,
+                        Slot {
+                            doc,
+                            stored,
+                            received,
+                        },
+                    );
                 }
                 Ok(None) => return None,
                 Err(e) => {
@@ -71,14 +82,12 @@ impl Documents for DeviceDocs {
 
     fn get_or_create(&mut self, id: &DocumentId) -> &mut Automerge {
         if self.load(id).is_none() {
-            let doc = Automerge::new().with_actor(self.book.actor_id().clone());
-            self.slots.insert(
-                *id,
-                Slot {
-                    doc,
-                    stored: Vec::new(),
-                },
-            );
+            let slot = Slot {
+                doc: Automerge::new().with_actor(self.book.actor_id().clone()),
+                stored: Vec::new(),
+                received: Some(Vec::new()),
+            };
+            self.slots.insert(*id, slot);
         }
         let actor = self.book.actor_id().clone();
         &mut self
@@ -87,8 +96,17 @@ impl Documents for DeviceDocs {
             .or_insert_with(|| Slot {
                 doc: Automerge::new().with_actor(actor),
                 stored: Vec::new(),
+                received: Some(Vec::new()),
             })
             .doc
+    }
+
+    fn receiving(&mut self, id: &DocumentId, chunks: &[&[u8]]) {
+        if let Some(Some(bytes)) = self.slots.get_mut(id).map(|s| s.received.as_mut()) {
+            for chunk in chunks {
+                bytes.extend_from_slice(chunk);
+            }
+        }
     }
 }
 
@@ -355,23 +373,31 @@ impl Session {
             return Ok((Vec::new(), Vec::new()));
         };
         let dirty: Vec<DocumentId> = self.dirty.drain().collect();
+        let mut states: HashMap<DocumentId, Vec<u8>> = dirty
+            .iter()
+            .filter_map(|id| Some((*id, self.conn.saved_state(id)?)))
+            .collect();
         let mut batch = Vec::new();
         let mut ids = Vec::new();
-        let states: Vec<_> = dirty.iter().map(|id| self.conn.saved_state(id)).collect();
+        let wanted: HashSet<DocumentId> = dirty.into_iter().collect();
         for (slot_id, slot) in self.docs.slots.iter_mut() {
-            let Some(pos) = dirty.iter().position(|d| d == slot_id) else {
+            if !wanted.contains(slot_id) {
                 continue;
-            };
-            let with = states[pos]
-                .clone()
+            }
+            let with = states
+                .remove(slot_id)
                 .map(|s| vec![Book::sync_state_write(slot_id, &peer, s)])
                 .unwrap_or_default();
             ids.push(*slot_id);
+            // The bytes as received are the whole document only if nothing was added here.
+            let local = slot.doc.get_last_local_change().is_some();
+            let received = slot.received.take().filter(|b| !local && !b.is_empty());
             batch.push(Absorb {
                 id: *slot_id,
                 doc: &mut slot.doc,
                 before: slot.stored.clone(),
                 with,
+                received,
             });
         }
         let outcomes = self.docs.book.absorb(batch)?;
