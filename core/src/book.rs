@@ -11,6 +11,7 @@ use automerge::{ActorId, Automerge, ChangeHash};
 
 use crate::check;
 use crate::conflicts::{self, Conflict};
+use crate::directory;
 use crate::docstore;
 use crate::duplicates::{self, Duplicate};
 use crate::error::{Error, Result};
@@ -410,27 +411,17 @@ impl Book {
 
     // ----- organisation settings -------------------------------------------------------------
 
+    /// The settings document of this book: the organisation's well-known one
+    /// ([`directory::settings_id`]), so that every device shares it; a book made before
+    /// settings were shared keeps the one it recorded.
     fn open_settings(&self) -> Result<DocumentId> {
         if let Some(bytes) = self.store.get(&key!["_meta", "settings"])? {
             let text = String::from_utf8_lossy(&bytes);
             return Ok(text.parse()?);
         }
-        let id = DocumentId::random();
-        let settings = OrgSettings::default();
-        let doc = record::create(
-            self.actor.clone(),
-            Kind::Settings,
-            &settings,
-            &self.author("create"),
-        )?;
-        // The settings document and the pointer to it land together, or not at all.
-        let (mut writes, _) = self.document_writes(&id, &doc, &[], Kind::Settings, None)?;
-        writes.push(Write::Put(
-            key!["_meta", "settings"],
-            id.to_string().into_bytes(),
-        ));
-        self.store.apply(writes)?;
-        Ok(id)
+        // Created on its first change, so that a fresh device takes the organisation's
+        // settings from sync rather than making a rival document with the same id.
+        Ok(directory::settings_id())
     }
 
     /// The id of the organisation settings document.
@@ -447,7 +438,10 @@ impl Book {
         {
             return Ok(s.clone());
         }
-        let settings: OrgSettings = self.get_record(&self.settings_id)?;
+        let settings: OrgSettings = match self.get_record(&self.settings_id) {
+            Err(Error::NotFound(_)) => OrgSettings::default(),
+            other => other?,
+        };
         *self
             .settings_cache
             .write()
@@ -457,7 +451,19 @@ impl Book {
 
     /// Changes the organisation settings.
     pub fn update_settings(&self, f: impl FnOnce(&mut OrgSettings)) -> Result<OrgSettings> {
-        let (settings, _) = self.edit_record(&self.settings_id, "settings", |s| {
+        let id = self.settings_id;
+        {
+            let _guard = self.lock();
+            if docstore::load(self.store.as_ref(), &id)?.is_none() {
+                let mut settings = OrgSettings::default();
+                f(&mut settings);
+                let author = self.author("settings");
+                let doc = record::create(self.actor.clone(), Kind::Settings, &settings, &author)?;
+                self.persist(&id, &doc, &[], Kind::Settings, None)?;
+                return Ok(settings);
+            }
+        }
+        let (settings, _) = self.edit_record(&id, "settings", |s| {
             f(s);
             Ok(())
         })?;

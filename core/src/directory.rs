@@ -24,6 +24,14 @@ pub fn directory_id() -> DocumentId {
     ])
 }
 
+/// The organisation settings' id: fixed too, so every device edits the same document.
+pub fn settings_id() -> DocumentId {
+    DocumentId::from_bytes([
+        0x5f, 0x1c, 0x4e, 0x00, 0xd1, 0x4e, 0x4c, 0x70, 0x8a, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+        0x02,
+    ])
+}
+
 /// The documents a directory lists, with their kind (`client`, `contact`, `settings`, or
 /// another peer's kind, or `""` when the document has none).
 pub fn entries<D: ReadDoc>(doc: &D) -> BTreeMap<DocumentId, String> {

@@ -299,3 +299,38 @@ fn sigterm_closes_connections_and_writes_everything() {
     sync_book(&b, &server.url());
     assert_eq!(names(&b), vec!["Before Shutdown".to_string()]);
 }
+
+#[test]
+fn organisation_settings_are_shared_by_every_device() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server"), None).unwrap();
+    let a = device(&tmp.path().join("a"));
+    let b = device(&tmp.path().join("b"));
+    a.update_settings(|s| {
+        let person = s.client_types["person"].clone();
+        s.client_types.insert("vip".into(), person);
+        s.groups.insert("newsletter".into(), true);
+    })
+    .unwrap();
+    let mut vip = client("Grand Hotel");
+    vip.client_type = "vip".into();
+    let id = a.create_client(vip).unwrap().id;
+    sync_book(&a, &server.url());
+    sync_book(&b, &server.url());
+    // B knows the type A defined, so it can edit A's client without a validation error.
+    assert!(b.settings().unwrap().client_types.contains_key("vip"));
+    b.edit_client(&id, |c| c.address.city = "Sibiu".into())
+        .unwrap();
+    b.update_settings(|s| {
+        s.groups.insert("vip-events".into(), true);
+    })
+    .unwrap();
+    sync_book(&b, &server.url());
+    sync_book(&a, &server.url());
+    let groups = a.settings().unwrap().groups;
+    assert!(
+        groups.contains_key("newsletter") && groups.contains_key("vip-events"),
+        "{groups:?}"
+    );
+    assert_eq!(b.settings_id(), a.settings_id());
+}
