@@ -46,11 +46,17 @@ pub struct Server {
 impl Server {
     /// Starts the server on a free port (or `port` when given), waits until it listens.
     pub fn start(data_dir: &Path, port: Option<u16>) -> Result<Self> {
+        Self::start_with(data_dir, port, &[])
+    }
+
+    /// [`Server::start`] with extra command-line options.
+    pub fn start_with(data_dir: &Path, port: Option<u16>, extra: &[&str]) -> Result<Self> {
         let listen = format!("127.0.0.1:{}", port.unwrap_or(0));
         let mut child = Command::new(bin("fiche-server")?)
             .args(["--listen", &listen, "--data-dir"])
             .arg(data_dir)
             .args(["--log", "info"])
+            .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -82,6 +88,28 @@ impl Server {
 
     pub fn url(&self) -> String {
         format!("ws://127.0.0.1:{}", self.port)
+    }
+
+    /// `GET path` over plain HTTP/1.1: the status code and the body.
+    pub fn get(&self, path: &str) -> Result<(u16, String)> {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port))?;
+        write!(
+            stream,
+            "GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+        )?;
+        let mut response = String::new();
+        stream.read_to_string(&mut response)?;
+        let status = response
+            .split_whitespace()
+            .nth(1)
+            .and_then(|s| s.parse().ok())
+            .context("no HTTP status")?;
+        let body = response
+            .split_once("\r\n\r\n")
+            .map(|(_, b)| b.to_string())
+            .unwrap_or_default();
+        Ok((status, body))
     }
 
     /// SIGKILL: no chance to flush or close anything.

@@ -334,3 +334,94 @@ fn organisation_settings_are_shared_by_every_device() {
     );
     assert_eq!(b.settings_id(), a.settings_id());
 }
+
+#[test]
+fn idle_documents_leave_the_server_memory_and_health_says_so() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server =
+        Server::start_with(&tmp.path().join("server"), None, &["--idle-seconds", "1"]).unwrap();
+    let a = device(&tmp.path().join("a"));
+    let drafts = (0..40).map(|i| client(&format!("Client {i:02}"))).collect();
+    a.create_clients(drafts, "import").unwrap();
+    sync_book(&a, &server.url());
+    let health = |server: &Server| -> serde_json::Value {
+        let (status, body) = server.get("/health").unwrap();
+        assert_eq!(status, 200, "{body}");
+        serde_json::from_str(&body).unwrap()
+    };
+    let busy = health(&server);
+    assert_eq!(busy["status"], "ok");
+    assert!(busy["documents_stored"].as_u64().unwrap() >= 41, "{busy}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let now = health(&server);
+        // Only the directory stays.
+        if now["documents_in_memory"] == 1 {
+            assert_eq!(now["documents_stored"], busy["documents_stored"]);
+            break;
+        }
+        assert!(Instant::now() < deadline, "still in memory: {now}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    // Dropped from memory, not from disk: a fresh device still gets everything.
+    let b = device(&tmp.path().join("b"));
+    sync_book(&b, &server.url());
+    assert_eq!(b.count(), 40);
+    let (status, body) = server.get("/api/directory").unwrap();
+    assert_eq!(status, 200);
+    assert!(
+        body.contains(&fiche_core::directory::directory_id().url()),
+        "{body}"
+    );
+}
+
+#[test]
+fn a_watching_device_reconnects_after_a_server_crash() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let server = Server::start(&data, None).unwrap();
+    let port = server.port;
+    let mut watch = Command::new(bin("fiche").unwrap())
+        .arg("--store")
+        .arg(tmp.path().join("w"))
+        .args(["watch", "--server", &server.url()])
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(watch.stdout.take().unwrap())
+        .lines()
+        .map_while(Result::ok);
+    assert!(lines.by_ref().any(|l| l.contains("up to date")));
+    server.kill().unwrap();
+    assert!(lines.by_ref().any(|l| l.starts_with("offline")));
+    let server = Server::start(&data, Some(port)).unwrap();
+    let a = tmp.path().join("a");
+    fiche(&a, &["add", "--name", "After The Crash"]).unwrap();
+    sync(&a, &server.url()).unwrap();
+    assert!(lines.by_ref().any(|l| l.contains("After The Crash")));
+    watch.kill().unwrap();
+    watch.wait().unwrap();
+}
+
+#[test]
+fn the_server_explains_its_options() {
+    let out = Command::new(bin("fiche-server").unwrap())
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let help = String::from_utf8(out.stdout).unwrap();
+    for option in [
+        "--listen",
+        "--data-dir",
+        "--idle-seconds",
+        "--max-message-bytes",
+        "--log",
+        "FICHE_DATA_DIR",
+    ] {
+        assert!(
+            help.contains(option),
+            "{option} missing from --help:\n{help}"
+        );
+    }
+}
