@@ -260,3 +260,37 @@ fn first_line(stdout: std::process::ChildStdout) -> Result<String> {
     });
     Ok(line)
 }
+
+/// A device: a book in `dir`, shared with sync engines. Panics if it cannot be opened (a
+/// test helper).
+pub fn device(dir: &Path) -> std::sync::Arc<fiche_core::Book> {
+    let book = fiche_core::Book::open(dir, fiche_core::Options::default());
+    std::sync::Arc::new(book.expect("cannot open the device store"))
+}
+
+/// One sync of a device with the server at `url`, in the engine (no `fiche` process). Panics
+/// if it fails (a test helper).
+pub fn sync_book(
+    book: &std::sync::Arc<fiche_core::Book>,
+    url: &str,
+) -> fiche_core::sync::SyncReport {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("no runtime");
+    let options = fiche_core::sync::SyncOptions::new(url);
+    rt.block_on(fiche_core::sync::sync_once(book.clone(), &options, |_| {}))
+        .expect("sync failed")
+}
+
+/// `fiche --store STORE watch --server URL` and the lines it prints.
+pub fn watch(store: &Path, url: &str) -> Result<(Child, impl Iterator<Item = String>)> {
+    let mut child = Command::new(bin("fiche")?)
+        .arg("--store")
+        .arg(store)
+        .args(["watch", "--server", url])
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    Ok((child, BufReader::new(stdout).lines().map_while(Result::ok)))
+}

@@ -3,25 +3,9 @@
 //! and our device engine syncs through the official JS sync server.
 #![allow(clippy::unwrap_used)]
 
-use std::sync::Arc;
-
 use fiche_core::model::Client;
-use fiche_core::sync::{sync_once, SyncOptions, SyncReport};
 use fiche_core::{Book, DocumentId, Options};
-use fiche_tests::{js, js_ok, JsServer, Server};
-
-fn device(dir: &std::path::Path) -> Arc<Book> {
-    Arc::new(Book::open(dir, Options::default()).unwrap())
-}
-
-fn sync_book(book: &Arc<Book>, url: &str) -> SyncReport {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(sync_once(book.clone(), &SyncOptions::new(url), |_| {}))
-        .unwrap()
-}
+use fiche_tests::{device, js, js_ok, sync_book, JsServer, Server};
 
 fn client(name: &str, city: &str) -> Client {
     let mut c = Client::default();

@@ -3,29 +3,14 @@
 //! server refuses bad input without disturbing other peers.
 #![allow(clippy::unwrap_used)]
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
-use std::sync::Arc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use fiche_core::index::{Filter, Page};
 use fiche_core::model::Client;
-use fiche_core::sync::{sync_once, SyncOptions, SyncReport};
-use fiche_core::{Book, DocumentId, Options};
-use fiche_tests::{bin, fiche, sync, Server};
-
-fn device(dir: &std::path::Path) -> Arc<Book> {
-    Arc::new(Book::open(dir, Options::default()).unwrap())
-}
-
-fn sync_book(book: &Arc<Book>, url: &str) -> SyncReport {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    rt.block_on(sync_once(book.clone(), &SyncOptions::new(url), |_| {}))
-        .unwrap()
-}
+use fiche_core::sync::{sync_once, SyncOptions};
+use fiche_core::{Book, DocumentId};
+use fiche_tests::{bin, device, fiche, sync, sync_book, watch, Server};
 
 fn client(name: &str) -> Client {
     let mut c = Client::default();
@@ -234,28 +219,18 @@ fn a_watching_device_sees_changes_live() {
     let tmp = tempfile::tempdir().unwrap();
     let server = Server::start(&tmp.path().join("server"), None).unwrap();
     let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
-    let mut watch = Command::new(bin("fiche").unwrap())
-        .arg("--store")
-        .arg(&b)
-        .args(["watch", "--server", &server.url()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(watch.stdout.take().unwrap()).lines();
-    let wait_for = |lines: &mut std::io::Lines<_>, what: &str| -> String {
-        for line in lines.by_ref() {
-            let line: String = line.unwrap();
-            if line.contains(what) {
-                return line;
-            }
-        }
-        panic!("fiche watch ended before printing {what:?}");
+    let (mut watch, mut lines) = watch(&b, &server.url()).unwrap();
+    let mut wait_for = |what: &str| -> String {
+        lines
+            .by_ref()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("fiche watch ended before printing {what:?}"))
     };
-    wait_for(&mut lines, "up to date");
+    wait_for("up to date");
     fiche(&a, &["add", "--name", "Walk In"]).unwrap();
     let started = Instant::now();
     sync(&a, &server.url()).unwrap();
-    let line = wait_for(&mut lines, "Walk In");
+    let line = wait_for("Walk In");
     println!(
         "seen by the watching device {:?} after the sync began: {line}",
         started.elapsed()
@@ -273,25 +248,13 @@ fn sigterm_closes_connections_and_writes_everything() {
     let a = device(&tmp.path().join("a"));
     a.create_client(client("Before Shutdown")).unwrap();
     sync_book(&a, &server.url());
-    let mut watch = Command::new(bin("fiche").unwrap())
-        .arg("--store")
-        .arg(tmp.path().join("w"))
-        .args(["watch", "--server", &server.url()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(watch.stdout.take().unwrap()).lines();
-    assert!(lines
-        .by_ref()
-        .map_while(Result::ok)
-        .any(|l| l.contains("up to date")));
+    let (mut watch, mut lines) = watch(&tmp.path().join("w"), &server.url()).unwrap();
+    assert!(lines.by_ref().any(|l| l.contains("up to date")));
     let (status, logs) = server.stop().unwrap();
     assert!(status.success(), "{status}: {logs}");
     assert!(logs.contains("stopped"), "{logs}");
     // The watching device noticed and is trying again.
-    assert!(lines
-        .map_while(Result::ok)
-        .any(|l| l.starts_with("offline")));
+    assert!(lines.any(|l| l.starts_with("offline")));
     watch.kill().unwrap();
     watch.wait().unwrap();
     let server = Server::start(&data, None).unwrap();
@@ -381,16 +344,7 @@ fn a_watching_device_reconnects_after_a_server_crash() {
     let data = tmp.path().join("server");
     let server = Server::start(&data, None).unwrap();
     let port = server.port;
-    let mut watch = Command::new(bin("fiche").unwrap())
-        .arg("--store")
-        .arg(tmp.path().join("w"))
-        .args(["watch", "--server", &server.url()])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut lines = BufReader::new(watch.stdout.take().unwrap())
-        .lines()
-        .map_while(Result::ok);
+    let (mut watch, mut lines) = watch(&tmp.path().join("w"), &server.url()).unwrap();
     assert!(lines.by_ref().any(|l| l.contains("up to date")));
     server.kill().unwrap();
     assert!(lines.by_ref().any(|l| l.starts_with("offline")));
