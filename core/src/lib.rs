@@ -37,6 +37,7 @@ pub mod history;
 pub mod id;
 pub mod index;
 pub mod model;
+mod par;
 pub mod protocol;
 pub mod record;
 pub mod schema;

@@ -40,21 +40,37 @@ pub enum Absorbed {
     Refused(Error),
 }
 
+/// A document written by [`Book::absorb`]: its id, kind, whether it is new here, and its
+/// index summary (clients).
+type Written = (
+    DocumentId,
+    schema::Kind,
+    bool,
+    Option<crate::index::Summary>,
+);
+
 impl Book {
     /// Writes documents changed by sync, all in one atomic, durable write; the index follows.
     /// Fails only if the store does; a document that cannot be taken is [`Absorbed::Refused`].
+    /// The work of each document (reading it for the index, encoding it) is spread over the
+    /// machine's cores.
     pub fn absorb(&self, batch: Vec<Absorb<'_>>) -> Result<Vec<Absorbed>> {
         let _guard = self.lock();
+        let results = crate::par::map(batch, |item| self.absorb_one(item));
         let mut writes = Vec::new();
         let mut done = Vec::new();
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for item in batch {
-            match self.absorb_one(item, &mut writes) {
-                Ok(Some((id, kind, created, summary))) => {
+        let mut outcomes = Vec::with_capacity(results.len());
+        for result in results {
+            match result {
+                Ok((w, Some((id, kind, created, summary)))) => {
+                    writes.extend(w);
                     done.push((id, kind, summary));
                     outcomes.push(Absorbed::Written { kind, created });
                 }
-                Ok(None) => outcomes.push(Absorbed::Unchanged),
+                Ok((w, None)) => {
+                    writes.extend(w);
+                    outcomes.push(Absorbed::Unchanged);
+                }
                 Err(e @ Error::Storage(_)) => return Err(e),
                 Err(e) => outcomes.push(Absorbed::Refused(e)),
             }
@@ -68,19 +84,8 @@ impl Book {
         Ok(outcomes)
     }
 
-    #[allow(clippy::type_complexity)]
-    fn absorb_one(
-        &self,
-        item: Absorb<'_>,
-        writes: &mut Vec<Write>,
-    ) -> Result<
-        Option<(
-            DocumentId,
-            schema::Kind,
-            bool,
-            Option<crate::index::Summary>,
-        )>,
-    > {
+    /// The writes of one document (none but its `with` if it brings nothing new).
+    fn absorb_one(&self, item: Absorb<'_>) -> Result<(Vec<Write>, Option<Written>)> {
         let Absorb {
             id,
             doc,
@@ -89,21 +94,19 @@ impl Book {
             mut received,
         } = item;
         // What the book holds now may be ahead of what the caller loaded.
-        let known = before.is_empty() && self.store.get(&key!["_docs", &id])?.is_none();
-        if !known {
-            if let Some(stored) = docstore::load(self.store.as_ref(), &id)? {
+        let new = before.is_empty() && self.store.get(&key!["_docs", &id])?.is_none();
+        if !new {
+            if let Some(mut stored) = docstore::load(self.store.as_ref(), &id)? {
                 let stored_heads = stored.get_heads();
                 if stored_heads != before {
                     received = None;
-                    let mut stored = stored;
                     doc.merge(&mut stored)?;
                     before = stored_heads;
                 }
             }
         }
         if doc.get_heads() == before {
-            writes.extend(with);
-            return Ok(None);
+            return Ok((with, None));
         }
         let kind = schema::kind_of(&*doc).ok_or_else(|| {
             Error::Shape(format!(
@@ -114,10 +117,10 @@ impl Book {
             record::upgrade(doc, &self.author("upgrade"))?;
             received = None;
         }
-        let (w, summary) = self.document_writes_from(&id, doc, &before, kind, None, received)?;
-        writes.extend(w);
+        let (mut writes, summary) =
+            self.document_writes_from(&id, doc, &before, kind, None, received)?;
         writes.extend(with);
-        Ok(Some((id, kind, before.is_empty(), summary)))
+        Ok((writes, Some((id, kind, before.is_empty(), summary))))
     }
 
     /// The sync state saved for a document with a peer, if any.
@@ -128,6 +131,11 @@ impl Book {
     /// The write that saves a document's sync state with a peer (to pass in [`Absorb::with`]).
     pub fn sync_state_write(id: &DocumentId, peer: &str, state: Vec<u8>) -> Write {
         Write::Put(key![id, "sync-state", peer_key(peer)], state)
+    }
+
+    /// Whether the book holds a document (of any kind).
+    pub fn has_document(&self, id: &DocumentId) -> Result<bool> {
+        Ok(self.store.get(&key!["_docs", id])?.is_some())
     }
 
     /// The book's copy of a document, if it has one (any kind, the directory included).

@@ -277,6 +277,7 @@ async fn session(
                         None => break,
                     }
                 }
+                let mut messages = Vec::with_capacity(frames.len());
                 for frame in frames {
                     let bytes = match frame {
                         Some(Ok(WsMessage::Binary(b))) => b,
@@ -289,12 +290,13 @@ async fn session(
                         None => return Ok((End::Retry("the connection closed".into()), true)),
                     };
                     report.bytes_in += bytes.len() as u64;
-                    let message = Message::decode(&bytes)
-                        .map_err(|e| SyncError::Refused(format!("the server sent a bad message: {e}")))?;
-                    let (o, notes) = s.receive(message)?;
-                    out.extend(o);
-                    notify(notes, on, report)?;
+                    messages.push(Message::decode(&bytes).map_err(|e| {
+                        SyncError::Refused(format!("the server sent a bad message: {e}"))
+                    })?);
                 }
+                let (o, notes) = s.receive_batch(messages)?;
+                out.extend(o);
+                notify(notes, on, report)?;
                 let (o, notes) = s.persist()?;
                 out.extend(o);
                 notify(notes, on, report)?;
@@ -304,7 +306,7 @@ async fn session(
                 Ok(_) | Err(RecvError::Closed) => {}
                 Err(RecvError::Lagged(_)) => out.extend(s.resync_all()?),
             },
-            _ = tokio::time::sleep(SETTLE), if settling => s.quiet(),
+            _ = tokio::time::sleep(SETTLE), if settling => out.extend(s.quiet()?),
             _ = tokio::time::sleep(options.quiet), if waiting => {
                 return Ok((End::Retry(format!("no answer from the server for {:?}", options.quiet)), true));
             }

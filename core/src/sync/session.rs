@@ -110,6 +110,9 @@ impl Documents for DeviceDocs {
     }
 }
 
+/// Documents of the book in flight at once when a session starts (loaded, awaiting an answer).
+const WINDOW: usize = 2048;
+
 /// Messages about one document, with no change either way, after which the exchange is
 /// given up for the session.
 const MAX_ROUNDS: u32 = 200;
@@ -143,6 +146,8 @@ pub struct Session {
     directory_answered: bool,
     /// Messages received per document this session, to stop an exchange that never ends.
     rounds: HashMap<DocumentId, u32>,
+    /// Documents of the book not started yet (see [`Session::top_up`]).
+    queue: Vec<DocumentId>,
     /// Whether the directory was read once this session (to fetch what it lists).
     directory_read: bool,
 }
@@ -187,6 +192,7 @@ impl Session {
             settled: HashSet::new(),
             directory_answered: false,
             rounds: HashMap::new(),
+            queue: Vec::new(),
             directory_read: false,
         }
     }
@@ -198,7 +204,7 @@ impl Session {
 
     /// `(done, total)`: documents settled at least once out of those this session syncs.
     pub fn progress(&self) -> (usize, usize) {
-        (self.settled.len(), self.known.len())
+        (self.settled.len(), self.known.len() + self.queue.len())
     }
 
     /// Whether everything known is in sync (the directory included).
@@ -207,6 +213,7 @@ impl Session {
             && self.directory_answered
             && self.pending.is_empty()
             && self.soft.is_empty()
+            && self.queue.is_empty()
     }
 
     /// Whether all that is left to wait for are answers a peer may not send.
@@ -215,14 +222,15 @@ impl Session {
     }
 
     /// Nothing arrived for a while: heads-only messages got no answer because the peer had
-    /// nothing new; take them as settled.
-    pub fn quiet(&mut self) {
+    /// nothing new; take them as settled. Returns what to send next (documents still queued).
+    pub fn quiet(&mut self) -> Result<Vec<Message>> {
         for id in self.soft.drain() {
             if id == directory_id() {
                 self.directory_answered = true;
             }
             self.settled.insert(id);
         }
+        self.top_up()
     }
 
     /// Documents in memory right now.
@@ -266,8 +274,46 @@ impl Session {
     fn open(&mut self) -> Result<Vec<Message>> {
         let mut out = Vec::new();
         out.extend(self.sync(directory_id())?);
-        for (id, _) in self.docs.book.documents()? {
-            if id != directory_id() {
+        let slots = &self.docs.slots;
+        self.queue = self
+            .docs
+            .book
+            .documents()?
+            .into_iter()
+            .map(|(id, _)| id)
+            .filter(|id| *id != directory_id() && !slots.contains_key(id))
+            .collect();
+        out.extend(self.top_up()?);
+        Ok(out)
+    }
+
+    /// Starts queued documents while fewer than [`WINDOW`] await an answer, so that memory
+    /// holds a window of documents, not the whole book. Loading them is the heavy part of a
+    /// reconnect: it is spread over the cores.
+    fn top_up(&mut self) -> Result<Vec<Message>> {
+        let mut out = Vec::new();
+        let book = self.docs.book.clone();
+        while !self.queue.is_empty() && self.pending.len() + self.soft.len() < WINDOW {
+            let n = self.queue.len().min(WINDOW / 4);
+            let chunk: Vec<DocumentId> = self
+                .queue
+                .drain(..n)
+                .filter(|id| !self.known.contains(id))
+                .collect();
+            let loaded = crate::par::map(chunk, |id| (id, book.stored_document(&id)));
+            for (id, doc) in loaded {
+                if let Some(doc) = doc? {
+                    let stored = doc.get_heads();
+                    let received = None;
+                    self.docs.slots.insert(
+                        id,
+                        Slot {
+                            doc,
+                            stored,
+                            received,
+                        },
+                    );
+                }
                 out.extend(self.sync(id)?);
             }
         }
@@ -291,6 +337,73 @@ impl Session {
     pub fn resync_all(&mut self) -> Result<Vec<Message>> {
         self.docs.slots.clear();
         self.open()
+    }
+
+    /// Handles the messages that arrived together, in order. Documents new to this device
+    /// whose whole content arrives in them are first loaded in parallel (the heaviest step of a
+    /// first sync).
+    pub fn receive_batch(&mut self, messages: Vec<Message>) -> Result<(Vec<Message>, Vec<Note>)> {
+        let messages = self.preload(messages)?;
+        let (mut out, mut notes) = (Vec::new(), Vec::new());
+        for message in messages {
+            let (o, n) = self.receive(message)?;
+            out.extend(o);
+            notes.extend(n);
+        }
+        Ok((out, notes))
+    }
+
+    /// Loads, in parallel, the documents this device lacks whose changes a `sync` message of
+    /// the batch brings; those messages are handed on without their changes (already in).
+    fn preload(&mut self, mut messages: Vec<Message>) -> Result<Vec<Message>> {
+        let mut jobs = Vec::new();
+        let mut seen = HashSet::new();
+        for (i, m) in messages.iter().enumerate() {
+            let Message::Sync {
+                document_id, data, ..
+            } = m
+            else {
+                continue;
+            };
+            if !self.conn.syncs(document_id) || !seen.insert(*document_id) {
+                continue;
+            }
+            let fresh = match self.docs.slots.get(document_id) {
+                Some(slot) => slot.doc.get_heads().is_empty(),
+                None => !self.docs.book.has_document(document_id)?,
+            };
+            let Ok(decoded) = sync::Message::decode(data) else {
+                continue;
+            };
+            if fresh && !decoded.changes.is_empty() {
+                jobs.push((i, *document_id, decoded));
+            }
+        }
+        if jobs.len() < 2 {
+            return Ok(messages);
+        }
+        let actor = self.docs.book.actor_id().clone();
+        let loaded = crate::par::map(jobs, |(i, id, mut decoded)| {
+            let bytes: Vec<u8> = decoded.changes.iter().flatten().copied().collect();
+            let doc = Automerge::load(&bytes).ok();
+            decoded.changes = sync::ChunkList::empty();
+            (i, id, decoded, bytes, doc)
+        });
+        for (i, id, decoded, bytes, doc) in loaded {
+            // Changes that do not load alone (missing dependencies) take the usual path.
+            let Some(doc) = doc else { continue };
+            let slot = Slot {
+                doc: doc.with_actor(actor.clone()),
+                stored: Vec::new(),
+                received: Some(bytes),
+            };
+            self.docs.slots.insert(id, slot);
+            self.dirty.insert(id);
+            if let Some(Message::Sync { data, .. }) = messages.get_mut(i) {
+                *data = decoded.encode();
+            }
+        }
+        Ok(messages)
     }
 
     /// Handles one message from the server.
@@ -434,11 +547,15 @@ impl Session {
             out.extend(self.fetch_listed()?);
         }
         // What is settled and written need not stay in memory.
-        let pending = &self.pending;
+        let (pending, soft) = (&self.pending, &self.soft);
         let dir = directory_id();
         self.docs.slots.retain(|id, slot| {
-            *id == dir || pending.contains(id) || slot.doc.get_heads() != slot.stored
+            *id == dir
+                || pending.contains(id)
+                || soft.contains(id)
+                || slot.doc.get_heads() != slot.stored
         });
+        out.extend(self.top_up()?);
         Ok((out, notes))
     }
 
@@ -453,7 +570,8 @@ impl Session {
         };
         let mut out = Vec::new();
         for (id, kind) in &listed {
-            if wanted(kind) && !self.known.contains(id) {
+            // The book's own documents are started by `top_up`, a window at a time.
+            if wanted(kind) && !self.known.contains(id) && !self.docs.book.has_document(id)? {
                 out.extend(self.sync(*id)?);
             }
         }
