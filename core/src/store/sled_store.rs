@@ -17,14 +17,48 @@ fn backend(e: sled::Error) -> StoreError {
 
 impl SledStore {
     /// Opens (or creates) the store in `dir`. Fails if another process holds it.
+    ///
+    /// sled's background threads let go of a closed store's lock a moment after it is
+    /// dropped, so a store that is locked is tried again for up to two seconds; after that it
+    /// is in use by another process.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
         let dir = dir.as_ref();
-        let db = sled::Config::new()
-            .path(dir)
-            .mode(sled::Mode::LowSpace)
-            .open()
-            .map_err(|e| StoreError::Backend(format!("cannot open {}: {e}", dir.display())))?;
-        Ok(Self { db })
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+        loop {
+            let opened = sled::Config::new()
+                .path(dir)
+                .mode(sled::Mode::LowSpace)
+                .open();
+            match opened {
+                Ok(db) => return Ok(Self { db }),
+                Err(e) if locked(&e) && std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Err(e) if locked(&e) => {
+                    return Err(StoreError::Backend(format!(
+                        "the store at {} is in use by another program (close it first)",
+                        dir.display()
+                    )))
+                }
+                Err(e) => {
+                    return Err(StoreError::Backend(format!(
+                        "cannot open {}: {e}",
+                        dir.display()
+                    )))
+                }
+            }
+        }
+    }
+}
+
+/// Whether sled failed because another handle holds the store's lock.
+fn locked(e: &sled::Error) -> bool {
+    match e {
+        sled::Error::Io(io) => {
+            io.kind() == std::io::ErrorKind::WouldBlock
+                || io.to_string().contains("could not acquire lock")
+        }
+        _ => false,
     }
 }
 
@@ -90,5 +124,15 @@ mod tests {
         assert_eq!(a, vec![(key!["a", "2"], b"two".to_vec())]);
         assert_eq!(s.get(&key!["b", "x"]).unwrap(), Some(vec![]));
         assert!(s.put(key!["bad/part"], vec![]).is_err());
+    }
+
+    #[test]
+    fn a_store_in_use_is_refused_clearly_and_a_closed_one_reopens_at_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = SledStore::open(dir.path()).unwrap();
+        let err = SledStore::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains("in use by another program"), "{err}");
+        drop(first);
+        SledStore::open(dir.path()).unwrap();
     }
 }
