@@ -28,6 +28,7 @@ impl SledStore {
             let opened = sled::Config::new()
                 .path(dir)
                 .mode(sled::Mode::LowSpace)
+                .cache_capacity(CACHE_BYTES)
                 .open();
             match opened {
                 Ok(db) => return Ok(Self { db }),
@@ -50,6 +51,9 @@ impl SledStore {
         }
     }
 }
+
+/// sled's page cache (its default, 1 GiB, is far more than a phone should give it).
+const CACHE_BYTES: u64 = 64 << 20;
 
 /// Whether sled failed because another handle holds the store's lock.
 fn locked(e: &sled::Error) -> bool {
