@@ -17,6 +17,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use automerge::ActorId;
+use axum::serve::ListenerExt;
 use fiche_core::key;
 use fiche_core::protocol::{Hub, PeerMetadata};
 use fiche_core::store::{SledStore, Store};
@@ -89,6 +90,12 @@ pub async fn serve(
     tracing::info!(%peer, data_dir = %config.data_dir.display(), "server ready");
     let closer = state.clone();
     let app = routes::router(state);
+    // Sync frames are small and latency matters: no Nagle delay on accepted sockets.
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+        }
+    });
     axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;

@@ -138,6 +138,12 @@ impl Book {
         Ok(self.store.get(&key!["_docs", id])?.is_some())
     }
 
+    /// The kind of a document the book holds (`None` if it holds none).
+    pub fn document_kind(&self, id: &DocumentId) -> Result<Option<String>> {
+        let kind = self.store.get(&key!["_docs", id])?;
+        Ok(kind.map(|k| String::from_utf8_lossy(&k).into_owned()))
+    }
+
     /// The book's copy of a document, if it has one (any kind, the directory included).
     pub fn stored_document(&self, id: &DocumentId) -> Result<Option<Automerge>> {
         let Some(doc) = docstore::load(self.store.as_ref(), id)? else {

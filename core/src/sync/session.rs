@@ -593,16 +593,25 @@ impl Session {
         &mut self,
         ids: impl IntoIterator<Item = DocumentId>,
     ) -> Result<Vec<Message>> {
-        let kinds: HashMap<DocumentId, String> = self.docs.book.documents()?.into_iter().collect();
-        let entries: Vec<(DocumentId, String)> = ids
-            .into_iter()
-            .filter_map(|id| Some((id, kinds.get(&id)?.clone())))
-            .filter(|(_, kind)| wanted(kind))
-            .collect();
+        let dir = directory_id();
+        let mut entries = Vec::new();
+        for id in ids {
+            if self
+                .docs
+                .get(&dir)
+                .is_some_and(|d| directory::lists(d, &id))
+            {
+                continue;
+            }
+            if let Some(kind) = self.docs.book.document_kind(&id)? {
+                if wanted(&kind) {
+                    entries.push((id, kind));
+                }
+            }
+        }
         if entries.is_empty() {
             return Ok(Vec::new());
         }
-        let dir = directory_id();
         let doc = self.docs.get_or_create(&dir);
         if directory::add(doc, entries, "list")? == 0 {
             return Ok(Vec::new());
