@@ -283,21 +283,9 @@ impl Book {
 
     /// What persisting a new or changed document writes: its chunks, its `_docs` entry when
     /// new, and for a client its index entry, whose summary is returned to index once written.
-    /// `client` is the record the document now holds, when the caller has it.
+    /// `client` is the record the document now holds, when the caller has it; `whole`, bytes
+    /// that hold all of a new document (as received), stored instead of saving it again.
     fn document_writes(
-        &self,
-        id: &DocumentId,
-        doc: &Automerge,
-        before: &[ChangeHash],
-        kind: Kind,
-        client: Option<&Client>,
-    ) -> Result<(Vec<Write>, Option<Summary>)> {
-        self.document_writes_from(id, doc, before, kind, client, None)
-    }
-
-    /// [`Book::document_writes`], storing a new document from `whole` (bytes that hold all
-    /// of it) when given, instead of saving it again.
-    fn document_writes_from(
         &self,
         id: &DocumentId,
         doc: &Automerge,
@@ -357,7 +345,7 @@ impl Book {
         kind: Kind,
         client: Option<&Client>,
     ) -> Result<()> {
-        let (writes, summary) = self.document_writes(id, doc, before, kind, client)?;
+        let (writes, summary) = self.document_writes(id, doc, before, kind, client, None)?;
         if writes.is_empty() {
             return Ok(());
         }
@@ -526,7 +514,7 @@ impl Book {
         for client in clients {
             let id = DocumentId::random();
             let doc = record::create(self.actor.clone(), Kind::Client, client, &author)?;
-            let (w, s) = self.document_writes(&id, &doc, &[], Kind::Client, Some(client))?;
+            let (w, s) = self.document_writes(&id, &doc, &[], Kind::Client, Some(client), None)?;
             writes.extend(w);
             summaries.push((id, s));
             ids.push(id);

@@ -25,14 +25,15 @@ fn names(book: &Book) -> Vec<String> {
         .collect()
 }
 
-/// A tiny deterministic generator, so every seed replays the same edits.
+/// A linear congruential generator, so every seed replays the same edits.
 struct Rng(u64);
 impl Rng {
     fn next(&mut self, n: usize) -> usize {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        (self.0 % n as u64) as usize
+        self.0 = self
+            .0
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1);
+        ((self.0 >> 33) % n as u64) as usize
     }
 }
 

@@ -118,7 +118,7 @@ impl Book {
             received = None;
         }
         let (mut writes, summary) =
-            self.document_writes_from(&id, doc, &before, kind, None, received)?;
+            self.document_writes(&id, doc, &before, kind, None, received)?;
         writes.extend(with);
         Ok((writes, Some((id, kind, before.is_empty(), summary))))
     }
