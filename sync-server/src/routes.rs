@@ -19,6 +19,11 @@ use tokio::sync::mpsc;
 
 use crate::hub::{Event, Outgoing, Stats};
 
+/// How often the server pings each peer.
+const PING_EVERY: Duration = Duration::from_secs(30);
+/// A peer silent this long (not even a pong) is taken as gone.
+const SILENCE_LIMIT: Duration = Duration::from_secs(75);
+
 /// What every route shares.
 #[derive(Debug, Clone)]
 pub struct AppState {
@@ -94,7 +99,21 @@ async fn serve_socket(state: AppState, socket: WebSocket) {
     state.send(Event::Connect { conn, out });
     let (mut sink, mut stream) = socket.split();
     let writer = tokio::spawn(async move {
-        while let Some(o) = outgoing.recv().await {
+        let mut ping = tokio::time::interval(PING_EVERY);
+        ping.tick().await;
+        loop {
+            let o = tokio::select! {
+                o = outgoing.recv() => match o {
+                    Some(o) => o,
+                    None => break,
+                },
+                _ = ping.tick() => {
+                    if sink.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
+                        break;
+                    }
+                    continue;
+                }
+            };
             match o {
                 Outgoing::Frame(bytes) => {
                     if sink.send(WsMessage::Binary(bytes.into())).await.is_err() {
@@ -113,7 +132,16 @@ async fn serve_socket(state: AppState, socket: WebSocket) {
         }
     });
     let mut rejected = false;
-    while let Some(frame) = stream.next().await {
+    loop {
+        // Peers answer pings: silence this long means the connection is dead (half-open).
+        let frame = match tokio::time::timeout(SILENCE_LIMIT, stream.next()).await {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(_) => {
+                tracing::info!(conn, "no answer to pings: dropping the connection");
+                break;
+            }
+        };
         let reason = match frame {
             Ok(WsMessage::Binary(bytes)) => match Message::decode(&bytes) {
                 Ok(message) => {

@@ -380,3 +380,35 @@ fn the_server_explains_its_options() {
         );
     }
 }
+
+#[test]
+fn an_idle_live_device_stays_connected_through_keepalive_pings() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start(&tmp.path().join("server"), None).unwrap();
+    let book = device(&tmp.path().join("w"));
+    let options = fiche_core::sync::SyncOptions {
+        keepalive: Duration::from_millis(100),
+        ..fiche_core::sync::SyncOptions::new(server.url())
+    };
+    let mut seen = Vec::new();
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    rt.block_on(fiche_core::sync::sync_live(
+        book,
+        &options,
+        |s| seen.push(s),
+        async { tokio::time::sleep(Duration::from_secs(2)).await },
+    ))
+    .unwrap();
+    // Twenty keepalive periods idle: pings were answered, the connection never dropped.
+    let offline: Vec<_> = seen
+        .iter()
+        .filter(|s| matches!(s, fiche_core::sync::Status::Offline { .. }))
+        .collect();
+    assert!(offline.is_empty(), "{offline:?}");
+    assert!(seen
+        .iter()
+        .any(|s| matches!(s, fiche_core::sync::Status::UpToDate { .. })));
+}

@@ -31,6 +31,9 @@ pub struct SyncOptions {
     pub attempts: Option<u32>,
     /// How long to wait for an answer before the connection is taken as dead.
     pub quiet: Duration,
+    /// After this long without hearing from the server, ping it; after as long again, take the
+    /// connection as dead (a half-open connection otherwise looks alive forever).
+    pub keepalive: Duration,
 }
 
 impl SyncOptions {
@@ -41,6 +44,7 @@ impl SyncOptions {
             retry_max: Duration::from_secs(30),
             attempts: Some(5),
             quiet: Duration::from_secs(30),
+            keepalive: Duration::from_secs(20),
         }
     }
 }
@@ -231,6 +235,8 @@ async fn session(
     let mut was_up_to_date = false;
     let mut last_progress = (usize::MAX, usize::MAX);
     let mut out: Vec<Message> = s.start().into_iter().collect();
+    let mut heard = Instant::now();
+    let mut pinged = false;
     loop {
         for m in out.drain(..) {
             let bytes = m.encode();
@@ -269,6 +275,8 @@ async fn session(
         let settling = s.only_soft_pending();
         tokio::select! {
             frame = stream.next() => {
+                heard = Instant::now();
+                pinged = false;
                 let mut frames = vec![frame];
                 // Take what has already arrived too, and write it all in one go.
                 while frames.len() < 2048 {
@@ -306,6 +314,17 @@ async fn session(
                 Ok(_) | Err(RecvError::Closed) => {}
                 Err(RecvError::Lagged(_)) => out.extend(s.resync_all()?),
             },
+            _ = tokio::time::sleep_until((heard + options.keepalive).into()) => {
+                if pinged {
+                    let reason = format!("the server stopped answering (nothing for {:?})", options.keepalive * 2);
+                    return Ok((End::Retry(reason), true));
+                }
+                if let Err(e) = sink.send(WsMessage::Ping(Vec::new().into())).await {
+                    return Ok((End::Retry(e.to_string()), true));
+                }
+                pinged = true;
+                heard = Instant::now();
+            }
             _ = tokio::time::sleep(SETTLE), if settling => out.extend(s.quiet()?),
             _ = tokio::time::sleep(options.quiet), if waiting => {
                 return Ok((End::Retry(format!("no answer from the server for {:?}", options.quiet)), true));
