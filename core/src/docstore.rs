@@ -3,6 +3,8 @@
 //!
 //! Layout (as automerge-repo's storage): `[id, "snapshot", <heads>]` holds a full save,
 //! `[id, "incremental", <hash>]` the changes made since. Loading concatenates them.
+//! `[id, "heads"]` holds the heads of what is stored, written with every chunk, so that
+//! whether a document changed can be told without loading it.
 
 use automerge::{Automerge, ChangeHash};
 
@@ -63,20 +65,46 @@ pub fn save_writes(
             key![id, "snapshot", heads_key(&doc.get_heads())],
             doc.save(),
         ));
+        writes.push(heads_write(id, doc));
         return Ok(writes);
     }
     let chunk = doc.save_after(since);
     let name = heads_key(&doc.get_heads());
-    Ok(vec![Write::Put(key![id, "incremental", name], chunk)])
+    Ok(vec![
+        Write::Put(key![id, "incremental", name], chunk),
+        heads_write(id, doc),
+    ])
+}
+
+fn heads_write(id: &DocumentId, doc: &Automerge) -> Write {
+    let bytes = doc.get_heads().iter().flat_map(|h| h.0).collect();
+    Write::Put(key![id, "heads"], bytes)
+}
+
+/// The heads of what the store holds of a document, without loading it; `None` if the store
+/// has no record of them (no document, or one written before heads were kept).
+pub fn heads(store: &dyn Store, id: &DocumentId) -> Result<Option<Vec<ChangeHash>>> {
+    let Some(bytes) = store.get(&key![id, "heads"])? else {
+        return Ok(None);
+    };
+    let heads = bytes
+        .chunks(32)
+        .map(ChangeHash::try_from)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| Error::Corrupt {
+            id: *id,
+            reason: format!("stored heads: {e}"),
+        })?;
+    Ok(Some(heads))
 }
 
 /// The writes that store a new document from bytes that hold it whole (a save, or change
 /// chunks received from a peer), as they are, without saving it again.
 pub fn new_document_writes(id: &DocumentId, doc: &Automerge, bytes: Vec<u8>) -> Vec<Write> {
-    vec![Write::Put(
-        key![id, "snapshot", heads_key(&doc.get_heads())],
-        bytes,
-    )]
+    vec![
+        Write::Put(key![id, "snapshot", heads_key(&doc.get_heads())], bytes),
+        heads_write(id, doc),
+    ]
 }
 
 /// A short, stable name for a set of heads (hex of the first head, or of their combined hash).

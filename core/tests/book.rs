@@ -314,4 +314,41 @@ fn a_reopened_store_keeps_records_and_index() {
         "compaction keeps chunks bounded: {}",
         chunks.len()
     );
+    let heads = fiche_core::docstore::heads(store.as_ref(), &id).unwrap();
+    assert_eq!(heads, Some(a.document(&id).unwrap().get_heads()));
+}
+
+#[test]
+fn a_synced_copy_absorbed_after_a_local_edit_keeps_both() {
+    use automerge::transaction::Transactable;
+    let dir = tempfile::tempdir().unwrap();
+    let a = book(dir.path(), "alice");
+    let id = a
+        .create_client(walk_in("Marie Dupont", "+33612345678"))
+        .unwrap()
+        .id;
+    // A sync session holds a copy...
+    let mut copy = a.document(&id).unwrap();
+    let before = copy.get_heads();
+    // ...while an edit is made here...
+    a.edit_client(&id, |c| c.address.city = "Lyon".into())
+        .unwrap();
+    // ...and the copy gains a change from another device.
+    let mut other = copy.fork().with_actor(automerge::ActorId::random());
+    let mut tx = other.transaction();
+    tx.put(automerge::ROOT, "manager", "bob").unwrap();
+    tx.commit();
+    copy.merge(&mut other).unwrap();
+    let batch = vec![fiche_core::Absorb {
+        id,
+        doc: &mut copy,
+        before,
+        with: Vec::new(),
+        received: None,
+    }];
+    a.absorb(batch).unwrap();
+    let client = a.client(&id).unwrap();
+    assert_eq!(client.address.city, "Lyon");
+    assert_eq!(client.manager.as_deref(), Some("bob"));
+    assert_eq!(a.summary(&id).unwrap().city, "Lyon");
 }

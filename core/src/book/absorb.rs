@@ -93,9 +93,12 @@ impl Book {
             with,
             mut received,
         } = item;
-        // What the book holds now may be ahead of what the caller loaded.
-        let new = before.is_empty() && self.store.get(&key!["_docs", &id])?.is_none();
-        if !new {
+        // What the book holds now may be ahead of what the caller loaded (an edit made here
+        // meanwhile): the stored heads tell without loading the document.
+        let stored_heads = docstore::heads(self.store.as_ref(), &id)?;
+        let new = before.is_empty() && stored_heads.is_none() && !self.has_document(&id)?;
+        let unchanged = stored_heads.is_some_and(|h| h == before);
+        if !new && !unchanged {
             if let Some(mut stored) = docstore::load(self.store.as_ref(), &id)? {
                 let stored_heads = stored.get_heads();
                 if stored_heads != before {
