@@ -176,11 +176,8 @@ impl Documents for ServerDocs {
     }
 
     fn get_or_create(&mut self, id: &DocumentId) -> &mut Automerge {
-        if self.slot(id).is_none() {
-            let doc = Automerge::new().with_actor(self.actor.clone());
-            let (saved, used) = (Vec::new(), Instant::now());
-            self.loaded.insert(*id, Slot { doc, saved, used });
-        }
+        // Loads the stored copy into memory if there is one; otherwise a new, empty document.
+        self.slot(id);
         let actor = &self.actor;
         let slot = self.loaded.entry(*id).or_insert_with(|| Slot {
             doc: Automerge::new().with_actor(actor.clone()),

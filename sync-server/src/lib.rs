@@ -13,7 +13,7 @@ pub mod routes;
 use std::future::Future;
 use std::path::PathBuf;
 use std::sync::atomic::AtomicU64;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use automerge::ActorId;
@@ -82,7 +82,7 @@ pub async fn serve(
         .name("fiche-hub".into())
         .spawn(move || hub_thread.run(receiver))?;
     let state = routes::AppState {
-        events: Arc::new(Mutex::new(events)),
+        events,
         next_conn: Arc::new(AtomicU64::new(1)),
         stats,
         max_message: config.max_message,

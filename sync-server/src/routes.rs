@@ -3,7 +3,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -27,8 +27,8 @@ const SILENCE_LIMIT: Duration = Duration::from_secs(75);
 /// What every route shares.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// `std` sender behind a mutex: the hub runs on a plain thread.
-    pub events: Arc<Mutex<Sender<Event>>>,
+    /// The hub runs on a plain thread: a `std` channel reaches it.
+    pub events: Sender<Event>,
     pub next_conn: Arc<AtomicU64>,
     pub stats: Arc<Stats>,
     pub max_message: usize,
@@ -41,8 +41,7 @@ impl AppState {
     }
 
     fn send(&self, event: Event) {
-        let sender = self.events.lock().unwrap_or_else(|p| p.into_inner());
-        if sender.send(event).is_err() {
+        if self.events.send(event).is_err() {
             tracing::warn!("the hub has stopped; event dropped");
         }
     }

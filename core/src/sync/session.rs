@@ -81,20 +81,14 @@ impl Documents for DeviceDocs {
     }
 
     fn get_or_create(&mut self, id: &DocumentId) -> &mut Automerge {
-        if self.load(id).is_none() {
-            let slot = Slot {
-                doc: Automerge::new().with_actor(self.book.actor_id().clone()),
-                stored: Vec::new(),
-                received: Some(Vec::new()),
-            };
-            self.slots.insert(*id, slot);
-        }
-        let actor = self.book.actor_id().clone();
+        // Loads the book's copy into a slot if there is one; otherwise a new, empty document.
+        self.load(id);
+        let actor = self.book.actor_id();
         &mut self
             .slots
             .entry(*id)
             .or_insert_with(|| Slot {
-                doc: Automerge::new().with_actor(actor),
+                doc: Automerge::new().with_actor(actor.clone()),
                 stored: Vec::new(),
                 received: Some(Vec::new()),
             })
@@ -336,6 +330,9 @@ impl Session {
     /// Every document again (after missing local change announcements).
     pub fn resync_all(&mut self) -> Result<Vec<Message>> {
         self.docs.slots.clear();
+        // Everything is started again (a window at a time), and counted again.
+        self.known.clear();
+        self.settled.clear();
         self.open()
     }
 
@@ -631,5 +628,48 @@ fn expects_answer(message: &Message) -> bool {
     match sync::Message::decode(data) {
         Ok(m) => !m.changes.is_empty() || !m.need.is_empty(),
         Err(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Client;
+    use crate::Options;
+
+    fn open_session(book: &Arc<Book>) -> (Session, Vec<Message>) {
+        let mut s = Session::new(book.clone());
+        let Some(Message::Join { sender_id, .. }) = s.start() else {
+            panic!("a device starts with join");
+        };
+        let peer = Message::Peer {
+            sender_id: "server".into(),
+            peer_metadata: PeerMetadata::default(),
+            selected_protocol_version: crate::protocol::PROTOCOL_V1.into(),
+            target_id: sender_id,
+        };
+        let (out, _) = s.receive(peer).unwrap();
+        (s, out)
+    }
+
+    #[test]
+    fn a_resync_sends_every_document_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let book = Arc::new(Book::open(dir.path(), Options::default()).unwrap());
+        let drafts = (0..5)
+            .map(|i| {
+                let mut c = Client::default();
+                c.name.display = format!("Client {i}");
+                c
+            })
+            .collect();
+        book.create_clients(drafts, "test").unwrap();
+        let (mut s, first) = open_session(&book);
+        // The directory and the five clients.
+        assert_eq!(first.len(), 6);
+        assert_eq!(s.progress(), (0, 6));
+        let again = s.resync_all().unwrap();
+        assert_eq!(again.len(), 6);
+        assert_eq!(s.progress(), (0, 6));
     }
 }
