@@ -37,9 +37,13 @@ pub struct Config {
 
 /// The server's stable identity, kept in the store: its peer id and its Automerge actor.
 fn identity(store: &dyn Store) -> Result<(String, ActorId), ServerError> {
-    let id = match store.get(&key!["_meta", "server"])? {
-        Some(bytes) => uuid::Uuid::from_slice(&bytes).unwrap_or_else(|_| uuid::Uuid::new_v4()),
-        None => {
+    let stored = store.get(&key!["_meta", "server"])?;
+    let id = match stored.as_deref().map(uuid::Uuid::from_slice) {
+        Some(Ok(id)) => id,
+        other => {
+            if other.is_some() {
+                tracing::warn!("the stored server identity is damaged: making a new one");
+            }
             let id = uuid::Uuid::new_v4();
             store.put(key!["_meta", "server"], id.as_bytes().to_vec())?;
             id

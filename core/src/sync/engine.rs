@@ -285,23 +285,10 @@ async fn session(
                         None => break,
                     }
                 }
-                let mut messages = Vec::with_capacity(frames.len());
-                for frame in frames {
-                    let bytes = match frame {
-                        Some(Ok(WsMessage::Binary(b))) => b,
-                        Some(Ok(WsMessage::Close(c))) => {
-                            let reason = c.map(|c| c.reason.to_string()).unwrap_or_default();
-                            return Ok((End::Retry(format!("the server closed the connection {reason}")), true));
-                        }
-                        Some(Ok(_)) => continue,
-                        Some(Err(e)) => return Ok((End::Retry(e.to_string()), true)),
-                        None => return Ok((End::Retry("the connection closed".into()), true)),
-                    };
-                    report.bytes_in += bytes.len() as u64;
-                    messages.push(Message::decode(&bytes).map_err(|e| {
-                        SyncError::Refused(format!("the server sent a bad message: {e}"))
-                    })?);
-                }
+                let messages = match decode(frames, report)? {
+                    Ok(messages) => messages,
+                    Err(reason) => return Ok((End::Retry(reason), true)),
+                };
                 let (o, notes) = s.receive_batch(messages)?;
                 out.extend(o);
                 notify(notes, on, report)?;
@@ -335,6 +322,34 @@ async fn session(
             }
         }
     }
+}
+
+/// The protocol messages of frames read together; `Err(reason)` when the connection ended
+/// among them; a frame that is not a protocol message refuses the session.
+type Frame = Option<Result<WsMessage, tokio_tungstenite::tungstenite::Error>>;
+
+fn decode(
+    frames: Vec<Frame>,
+    report: &mut SyncReport,
+) -> Result<Result<Vec<Message>, String>, SyncError> {
+    let mut messages = Vec::with_capacity(frames.len());
+    for frame in frames {
+        let bytes = match frame {
+            Some(Ok(WsMessage::Binary(b))) => b,
+            Some(Ok(WsMessage::Close(c))) => {
+                let reason = c.map(|c| c.reason.to_string()).unwrap_or_default();
+                return Ok(Err(format!("the server closed the connection {reason}")));
+            }
+            Some(Ok(_)) => continue,
+            Some(Err(e)) => return Ok(Err(e.to_string())),
+            None => return Ok(Err("the connection closed".into())),
+        };
+        report.bytes_in += bytes.len() as u64;
+        let message = Message::decode(&bytes)
+            .map_err(|e| SyncError::Refused(format!("the server sent a bad message: {e}")))?;
+        messages.push(message);
+    }
+    Ok(Ok(messages))
 }
 
 fn notify(
