@@ -442,7 +442,7 @@ impl Book {
         let id = self.settings_id;
         {
             let _guard = self.lock();
-            if docstore::load(self.store.as_ref(), &id)?.is_none() {
+            if !self.has_document(&id)? {
                 let mut settings = OrgSettings::default();
                 f(&mut settings);
                 let author = self.author("settings");
