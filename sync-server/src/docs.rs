@@ -26,6 +26,8 @@ pub struct ServerDocs {
     store: Arc<dyn Store>,
     actor: ActorId,
     loaded: HashMap<DocumentId, Slot>,
+    /// Documents handed out since the last flush: the only ones that can have changed.
+    touched: HashSet<DocumentId>,
     /// Documents whose stored bytes could not be loaded: never written over.
     broken: HashSet<DocumentId>,
     /// Documents that could not be loaded since the last [`ServerDocs::take_errors`].
@@ -51,6 +53,7 @@ impl ServerDocs {
             store,
             actor,
             loaded: HashMap::new(),
+            touched: HashSet::new(),
             broken: HashSet::new(),
             errors: Vec::new(),
             stored,
@@ -91,6 +94,7 @@ impl ServerDocs {
         }
         let slot = self.loaded.get_mut(id)?;
         slot.used = Instant::now();
+        self.touched.insert(*id);
         Some(slot)
     }
 
@@ -101,9 +105,9 @@ impl ServerDocs {
 
     /// The directory (pinned in memory by [`ServerDocs::pin_directory`]).
     pub fn get_directory(&mut self) -> Option<&mut Automerge> {
-        self.loaded
-            .get_mut(&directory::directory_id())
-            .map(|s| &mut s.doc)
+        let id = directory::directory_id();
+        self.touched.insert(id);
+        self.loaded.get_mut(&id).map(|s| &mut s.doc)
     }
 
     /// Keeps the directory in memory for good, creating it if the store has none.
@@ -118,6 +122,7 @@ impl ServerDocs {
             let used = Instant::now();
             let saved = Vec::new();
             self.loaded.insert(id, Slot { doc, saved, used });
+            self.touched.insert(id);
             self.flush()?;
         }
         Ok(())
@@ -126,9 +131,24 @@ impl ServerDocs {
     /// Writes every document changed since it was last written, in one durable write.
     /// Returns the ids written.
     pub fn flush(&mut self) -> Result<Vec<DocumentId>, ServerError> {
+        let touched: Vec<DocumentId> = self.touched.drain().collect();
+        match self.flush_these(&touched) {
+            Ok(written) => Ok(written),
+            Err(e) => {
+                // Not written: they are tried again next time.
+                self.touched.extend(touched);
+                Err(e)
+            }
+        }
+    }
+
+    fn flush_these(&mut self, ids: &[DocumentId]) -> Result<Vec<DocumentId>, ServerError> {
         let mut writes: Vec<Write> = Vec::new();
         let mut written = Vec::new();
-        for (id, slot) in &self.loaded {
+        for id in ids {
+            let Some(slot) = self.loaded.get(id) else {
+                continue;
+            };
             if slot.doc.get_heads() == slot.saved || self.broken.contains(id) {
                 continue;
             }
@@ -178,6 +198,7 @@ impl Documents for ServerDocs {
     fn get_or_create(&mut self, id: &DocumentId) -> &mut Automerge {
         // Loads the stored copy into memory if there is one; otherwise a new, empty document.
         self.slot(id);
+        self.touched.insert(*id);
         let actor = &self.actor;
         let slot = self.loaded.entry(*id).or_insert_with(|| Slot {
             doc: Automerge::new().with_actor(actor.clone()),
