@@ -224,6 +224,7 @@ impl Session {
             }
             self.settled.insert(id);
         }
+        self.evict_settled();
         self.top_up()
     }
 
@@ -543,7 +544,14 @@ impl Session {
         if directory_changed || (self.directory_answered && !self.directory_read) {
             out.extend(self.fetch_listed()?);
         }
-        // What is settled and written need not stay in memory.
+        self.evict_settled();
+        out.extend(self.top_up()?);
+        Ok((out, notes))
+    }
+
+    /// Drops from memory the documents that are settled and written: memory holds what is
+    /// in flight, not the book.
+    fn evict_settled(&mut self) {
         let (pending, soft) = (&self.pending, &self.soft);
         let dir = directory_id();
         self.docs.slots.retain(|id, slot| {
@@ -552,8 +560,6 @@ impl Session {
                 || soft.contains(id)
                 || slot.doc.get_heads() != slot.stored
         });
-        out.extend(self.top_up()?);
-        Ok((out, notes))
     }
 
     /// Starts syncing every record the directory lists that this session does not sync yet;
