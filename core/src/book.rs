@@ -267,16 +267,11 @@ impl Book {
         client: Option<&Client>,
         fresh: bool,
     ) -> Result<(Vec<Write>, Summary)> {
-        let read;
-        let client = match client {
-            Some(c) => c,
-            None => {
-                read = record::read::<Client>(doc)?;
-                &read
-            }
-        };
         let conflicts = if fresh { 0 } else { conflicts::list(doc).len() };
-        let summary = Summary::of(*id, client, conflicts);
+        let summary = match client {
+            Some(c) => Summary::of(*id, c, conflicts),
+            None => Summary::read(*id, doc, conflicts)?,
+        };
         let json = serde_json::to_vec(&summary).map_err(|e| Error::Shape(e.to_string()))?;
         Ok((vec![Write::Put(key!["_index", id], json)], summary))
     }

@@ -4,6 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use fiche_core::index::Summary;
 use fiche_core::model::*;
 use fiche_core::record::{self, Author};
 use fiche_core::schema::Kind;
@@ -372,5 +373,44 @@ proptest! {
         prop_assert_eq!(&back, &b);
         // Writing the same record again changes nothing.
         prop_assert!(record::write(&mut doc, &b, &author()).unwrap().is_none());
+    }
+
+    /// The index summary read straight from a document is the one made from the record.
+    #[test]
+    fn the_summary_read_from_a_document_is_the_records(a in client(), b in client()) {
+        let id = fiche_core::DocumentId::random();
+        let mut doc = record::create(automerge::ActorId::random(), Kind::Client, &a, &author()).unwrap();
+        prop_assert_eq!(Summary::read(id, &doc, 0).unwrap(), Summary::of(id, &a, 0));
+        record::write(&mut doc, &b, &author()).unwrap();
+        prop_assert_eq!(Summary::read(id, &doc, 3).unwrap(), Summary::of(id, &b, 3));
+    }
+}
+
+/// A document whose indexed fields have the wrong shape is refused, not indexed as empty.
+#[test]
+fn a_summary_of_a_misshapen_document_is_refused() {
+    use automerge::transaction::Transactable;
+    for (key, value) in [
+        ("name", automerge::ScalarValue::Str("Marie".into())),
+        ("status", automerge::ScalarValue::Str("vip".into())),
+        ("archived", automerge::ScalarValue::Int(1)),
+        ("client_type", automerge::ScalarValue::Boolean(true)),
+    ] {
+        let mut doc = record::create(
+            automerge::ActorId::random(),
+            Kind::Client,
+            &Client::default(),
+            &author(),
+        )
+        .unwrap();
+        let mut tx = doc.transaction();
+        tx.put(automerge::ROOT, key, value).unwrap();
+        tx.commit();
+        let err = Summary::read(fiche_core::DocumentId::random(), &doc, 0).unwrap_err();
+        assert!(err.to_string().contains(key), "{key}: {err}");
+        assert!(
+            record::read::<Client>(&doc).is_err(),
+            "{key}: the whole read accepts it"
+        );
     }
 }

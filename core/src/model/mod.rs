@@ -104,15 +104,7 @@ pub struct Client {
 impl Client {
     /// What lists show: the display name, or first and last name, or the company name.
     pub fn display_name(&self) -> String {
-        let n = &self.name;
-        if !n.display.trim().is_empty() {
-            return n.display.trim().to_string();
-        }
-        let full = format!("{} {}", n.first.trim(), n.last.trim());
-        if !full.trim().is_empty() {
-            return full.trim().to_string();
-        }
-        self.invoice.company_name.trim().to_string()
+        self.name.shown(&self.invoice.company_name)
     }
 }
 
@@ -159,6 +151,20 @@ pub struct Name {
     pub first: String,
     #[autosurgeon(missing = "Default::default")]
     pub last: String,
+}
+
+impl Name {
+    /// What lists show: the display name, or first and last name, or else `company`.
+    pub fn shown(&self, company: &str) -> String {
+        if !self.display.trim().is_empty() {
+            return self.display.trim().to_string();
+        }
+        let full = format!("{} {}", self.first.trim(), self.last.trim());
+        if !full.trim().is_empty() {
+            return full.trim().to_string();
+        }
+        company.trim().to_string()
+    }
 }
 
 /// A labelled phone number, E.164 once validated.
