@@ -7,8 +7,9 @@ use std::time::{Duration, Instant};
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
+use tokio_tungstenite::tungstenite::{Bytes, Message as WsMessage};
 
+use super::loader::Loader;
 use super::session::{Note, Session};
 use crate::book::Book;
 use crate::id::DocumentId;
@@ -18,6 +19,9 @@ use crate::schema::Kind;
 /// How long to wait for answers a peer may not send (to messages that only state our heads)
 /// before taking the documents as in sync.
 const SETTLE: Duration = Duration::from_millis(500);
+
+/// The most frames read in one go, decoded, loaded and written together.
+const BATCH: usize = 1024;
 
 /// Where and how to sync.
 #[derive(Debug, Clone)]
@@ -231,6 +235,7 @@ async fn session(
     };
     let (mut sink, mut stream) = ws.split();
     let mut s = Session::new(book.clone());
+    let mut loader = Loader::start(book.clone());
     let mut changes = book.subscribe();
     let mut was_up_to_date = false;
     let mut last_progress = (usize::MAX, usize::MAX);
@@ -274,22 +279,27 @@ async fn session(
         let waiting = !s.up_to_date();
         let settling = s.only_soft_pending();
         tokio::select! {
-            frame = stream.next() => {
+            frame = stream.next(), if !loader.full() => {
                 heard = Instant::now();
                 pinged = false;
                 let mut frames = vec![frame];
-                // Take what has already arrived too, and write it all in one go.
-                while frames.len() < 2048 {
-                    match stream.next().now_or_never() {
+                // Take what has already arrived too, to load and write it all in one go.
+                while frames.len() < BATCH {
+                    // Outside tokio's cooperative budget, which would otherwise end the
+                    // batch after a few hundred frames however many are waiting.
+                    match tokio::task::unconstrained(stream.next()).now_or_never() {
                         Some(f) => frames.push(f),
                         None => break,
                     }
                 }
-                let messages = match decode(frames, report)? {
-                    Ok(messages) => messages,
+                match binaries(frames, report) {
+                    Ok(b) if b.is_empty() => {}
+                    Ok(b) => loader.send(b),
                     Err(reason) => return Ok((End::Retry(reason), true)),
-                };
-                let (o, notes) = s.receive_batch(messages)?;
+                }
+            }
+            prepared = loader.next(), if loader.pending() => {
+                let (o, notes) = s.receive_prepared(prepared?)?;
                 out.extend(o);
                 notify(notes, on, report)?;
                 let (o, notes) = s.persist()?;
@@ -324,32 +334,28 @@ async fn session(
     }
 }
 
-/// The protocol messages of frames read together; `Err(reason)` when the connection ended
-/// among them; a frame that is not a protocol message refuses the session.
+/// The payloads of binary frames read together; `Err(reason)` when the connection ended
+/// among them (what came before is dropped: the next session asks again).
 type Frame = Option<Result<WsMessage, tokio_tungstenite::tungstenite::Error>>;
 
-fn decode(
-    frames: Vec<Frame>,
-    report: &mut SyncReport,
-) -> Result<Result<Vec<Message>, String>, SyncError> {
-    let mut messages = Vec::with_capacity(frames.len());
+fn binaries(frames: Vec<Frame>, report: &mut SyncReport) -> Result<Vec<Bytes>, String> {
+    let mut out = Vec::with_capacity(frames.len());
     for frame in frames {
-        let bytes = match frame {
-            Some(Ok(WsMessage::Binary(b))) => b,
+        match frame {
+            Some(Ok(WsMessage::Binary(b))) => {
+                report.bytes_in += b.len() as u64;
+                out.push(b);
+            }
             Some(Ok(WsMessage::Close(c))) => {
                 let reason = c.map(|c| c.reason.to_string()).unwrap_or_default();
-                return Ok(Err(format!("the server closed the connection {reason}")));
+                return Err(format!("the server closed the connection {reason}"));
             }
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => return Ok(Err(e.to_string())),
-            None => return Ok(Err("the connection closed".into())),
-        };
-        report.bytes_in += bytes.len() as u64;
-        let message = Message::decode(&bytes)
-            .map_err(|e| SyncError::Refused(format!("the server sent a bad message: {e}")))?;
-        messages.push(message);
+            Some(Ok(_)) => {}
+            Some(Err(e)) => return Err(e.to_string()),
+            None => return Err("the connection closed".into()),
+        }
     }
-    Ok(Ok(messages))
+    Ok(out)
 }
 
 fn notify(

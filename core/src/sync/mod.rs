@@ -2,9 +2,12 @@
 //! automerge-repo WebSocket protocol.
 //!
 //! - [`session`]: one connection's logic, without I/O (what to send, what to write);
-//! - [`engine`]: the WebSocket transport, reconnection with backoff, and status events.
+//! - [`engine`]: the WebSocket transport, reconnection with backoff, and status events;
+//! - `loader`: decodes received frames and loads the documents they bring on a thread of its
+//!   own, so that one batch loads while the session writes the one before.
 
 pub mod engine;
+mod loader;
 pub mod session;
 
 pub use engine::{sync_live, sync_once, Status, SyncError, SyncOptions, SyncReport};

@@ -41,6 +41,17 @@ struct Slot {
     received: Option<Vec<u8>>,
 }
 
+impl Slot {
+    /// A document the book does not have yet.
+    fn empty(book: &Book) -> Self {
+        Slot {
+            doc: Automerge::new().with_actor(book.actor_id().clone()),
+            stored: Vec::new(),
+            received: Some(Vec::new()),
+        }
+    }
+}
+
 /// The book's documents as the protocol sees them, loaded on demand, held while in use.
 struct DeviceDocs {
     book: Arc<Book>,
@@ -83,15 +94,11 @@ impl Documents for DeviceDocs {
     fn get_or_create(&mut self, id: &DocumentId) -> &mut Automerge {
         // Loads the book's copy into a slot if there is one; otherwise a new, empty document.
         self.load(id);
-        let actor = self.book.actor_id();
+        let book = &self.book;
         &mut self
             .slots
             .entry(*id)
-            .or_insert_with(|| Slot {
-                doc: Automerge::new().with_actor(actor.clone()),
-                stored: Vec::new(),
-                received: Some(Vec::new()),
-            })
+            .or_insert_with(|| Slot::empty(book))
             .doc
     }
 
@@ -235,10 +242,22 @@ impl Session {
 
     /// Starts (or continues) syncing one document; returns the message to send, if any.
     pub fn sync(&mut self, id: DocumentId) -> Result<Option<Message>> {
+        self.begin(id, true)
+    }
+
+    /// [`Session::sync`], for a document the book may hold (`stored`) or is known to lack
+    /// (nothing to look up for it then: no copy, no saved sync state).
+    fn begin(&mut self, id: DocumentId, stored: bool) -> Result<Option<Message>> {
         let Some(peer) = self.peer.clone() else {
             return Ok(None);
         };
-        if self.known.insert(id) && !self.conn.syncs(&id) {
+        if !stored {
+            self.docs
+                .slots
+                .entry(id)
+                .or_insert_with(|| Slot::empty(&self.docs.book));
+        }
+        if self.known.insert(id) && stored && !self.conn.syncs(&id) {
             if let Some(saved) = self.docs.book.sync_state(&id, &peer)? {
                 // A state that does not decode is only a lost shortcut: start afresh.
                 let _ = self.conn.restore(id, &saved);
@@ -337,13 +356,25 @@ impl Session {
         self.open()
     }
 
-    /// Handles the messages that arrived together, in order. Documents new to this device
-    /// whose whole content arrives in them are first loaded in parallel (the heaviest step of a
-    /// first sync).
+    /// Handles messages received together: the new documents they bring are loaded in
+    /// parallel, then each message in order; call [`Session::persist`] after.
     pub fn receive_batch(&mut self, messages: Vec<Message>) -> Result<(Vec<Message>, Vec<Note>)> {
-        let messages = self.preload(messages)?;
+        let incoming = prepare(&self.docs.book, messages)?;
+        self.receive_prepared(incoming)
+    }
+
+    /// [`Session::receive_batch`] for messages already through [`prepare`] (which can run on
+    /// another thread, while this session writes the batch before).
+    pub fn receive_prepared(
+        &mut self,
+        incoming: Vec<Incoming>,
+    ) -> Result<(Vec<Message>, Vec<Note>)> {
         let (mut out, mut notes) = (Vec::new(), Vec::new());
-        for message in messages {
+        for Incoming { message, loaded } in incoming {
+            let message = match loaded {
+                Some(loaded) => self.adopt(message, loaded)?,
+                None => message,
+            };
             let (o, n) = self.receive(message)?;
             out.extend(o);
             notes.extend(n);
@@ -351,57 +382,33 @@ impl Session {
         Ok((out, notes))
     }
 
-    /// Loads, in parallel, the documents this device lacks whose changes a `sync` message of
-    /// the batch brings; those messages are handed on without their changes (already in).
-    fn preload(&mut self, mut messages: Vec<Message>) -> Result<Vec<Message>> {
-        let mut jobs = Vec::new();
-        let mut seen = HashSet::new();
-        for (i, m) in messages.iter().enumerate() {
-            let Message::Sync {
-                document_id, data, ..
-            } = m
-            else {
-                continue;
-            };
-            if !self.conn.syncs(document_id) || !seen.insert(*document_id) {
-                continue;
-            }
-            let fresh = match self.docs.slots.get(document_id) {
-                Some(slot) => slot.doc.get_heads().is_empty(),
-                None => !self.docs.book.has_document(document_id)?,
-            };
-            let Ok(decoded) = sync::Message::decode(data) else {
-                continue;
-            };
-            if fresh && !decoded.changes.is_empty() {
-                jobs.push((i, *document_id, decoded));
-            }
+    /// Takes the document a message brought whole, loaded ahead, if this session still lacks
+    /// it; the message then goes on without its changes (already in). Otherwise the message
+    /// goes on as it came.
+    fn adopt(&mut self, mut message: Message, loaded: Loaded) -> Result<Message> {
+        let Message::Sync {
+            document_id, data, ..
+        } = &mut message
+        else {
+            return Ok(message);
+        };
+        let id = *document_id;
+        let fresh = match self.docs.slots.get(&id) {
+            Some(slot) => slot.doc.get_heads().is_empty(),
+            None => !self.docs.book.has_document(&id)?,
+        };
+        if !fresh || !self.conn.syncs(&id) {
+            return Ok(message);
         }
-        if jobs.len() < 2 {
-            return Ok(messages);
-        }
-        let actor = self.docs.book.actor_id().clone();
-        let loaded = crate::par::map(jobs, |(i, id, mut decoded)| {
-            let bytes: Vec<u8> = decoded.changes.iter().flatten().copied().collect();
-            let doc = Automerge::load(&bytes).ok();
-            decoded.changes = sync::ChunkList::empty();
-            (i, id, decoded, bytes, doc)
-        });
-        for (i, id, decoded, bytes, doc) in loaded {
-            // Changes that do not load alone (missing dependencies) take the usual path.
-            let Some(doc) = doc else { continue };
-            let slot = Slot {
-                doc: doc.with_actor(actor.clone()),
-                stored: Vec::new(),
-                received: Some(bytes),
-            };
-            self.docs.slots.insert(id, slot);
-            self.dirty.insert(id);
-            if let Some(Message::Sync { data, .. }) = messages.get_mut(i) {
-                *data = decoded.encode();
-            }
-        }
-        Ok(messages)
+        *data = loaded.stripped;
+        let slot = Slot {
+            doc: loaded.doc.with_actor(self.docs.book.actor_id().clone()),
+            stored: Vec::new(),
+            received: Some(loaded.bytes),
+        };
+        self.docs.slots.insert(id, slot);
+        self.dirty.insert(id);
+        Ok(message)
     }
 
     /// Handles one message from the server.
@@ -575,7 +582,7 @@ impl Session {
         for (id, kind) in &listed {
             // The book's own documents are started by `top_up`, a window at a time.
             if wanted(kind) && !self.known.contains(id) && !self.docs.book.has_document(id)? {
-                out.extend(self.sync(*id)?);
+                out.extend(self.begin(*id, false)?);
             }
         }
         if !self.directory_read {
@@ -622,6 +629,77 @@ impl Session {
         self.dirty.insert(dir);
         Ok(self.sync(dir)?.into_iter().collect())
     }
+}
+
+/// A message from the server, with the document it brings whole when the book lacked it.
+#[derive(Debug)]
+pub struct Incoming {
+    message: Message,
+    loaded: Option<Loaded>,
+}
+
+/// A document loaded from the changes a sync message brought.
+#[derive(Debug)]
+struct Loaded {
+    /// The message's sync data without the changes.
+    stripped: Vec<u8>,
+    /// The changes, as received: all of the document.
+    bytes: Vec<u8>,
+    doc: Automerge,
+}
+
+/// Loads, in parallel, the documents that `sync` messages bring to a book that lacks them:
+/// the heavy part of receiving a batch, needing no session, so it can run on another thread.
+/// Changes that do not make a document alone (missing dependencies) are left to the session.
+pub fn prepare(book: &Book, messages: Vec<Message>) -> Result<Vec<Incoming>> {
+    let mut jobs = Vec::new();
+    let mut seen = HashSet::new();
+    for (i, m) in messages.iter().enumerate() {
+        let Message::Sync {
+            document_id, data, ..
+        } = m
+        else {
+            continue;
+        };
+        if !seen.insert(*document_id) || book.has_document(document_id)? {
+            continue;
+        }
+        if let Ok(decoded) = sync::Message::decode(data) {
+            if !decoded.changes.is_empty() {
+                jobs.push((i, decoded));
+            }
+        }
+    }
+    let mut incoming: Vec<Incoming> = messages
+        .into_iter()
+        .map(|message| Incoming {
+            message,
+            loaded: None,
+        })
+        .collect();
+    if jobs.is_empty() {
+        return Ok(incoming);
+    }
+    let loaded = crate::par::map(jobs, |(i, mut decoded)| {
+        let bytes: Vec<u8> = decoded.changes.iter().flatten().copied().collect();
+        let doc = Automerge::load(&bytes).ok()?;
+        decoded.changes = sync::ChunkList::empty();
+        let stripped = decoded.encode();
+        Some((
+            i,
+            Loaded {
+                stripped,
+                bytes,
+                doc,
+            },
+        ))
+    });
+    for (i, l) in loaded.into_iter().flatten() {
+        if let Some(slot) = incoming.get_mut(i) {
+            slot.loaded = Some(l);
+        }
+    }
+    Ok(incoming)
 }
 
 /// Whether a sync message we send calls for an answer (it carries changes or asks for some).

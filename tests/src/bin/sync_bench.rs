@@ -48,6 +48,16 @@ fn realistic(i: usize) -> Client {
     c
 }
 
+/// With `FICHE_BENCH_PAUSE=SECONDS`, announces a phase and waits, so that a profiler can be
+/// attached to this process and the server for exactly that phase.
+fn profiling_window(phase: &str) -> Result<()> {
+    if let Ok(secs) = std::env::var("FICHE_BENCH_PAUSE") {
+        println!("pause: {phase} (pid {})", std::process::id());
+        std::thread::sleep(Duration::from_secs_f64(secs.parse()?));
+    }
+    Ok(())
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -92,6 +102,7 @@ fn main() -> Result<()> {
     );
 
     let b = Arc::new(Book::open(tmp.path().join("b"), Options::default())?);
+    profiling_window("fresh device B")?;
     let down = runtime()?.block_on(sync_once(b.clone(), &options, |_| {}))?;
     anyhow::ensure!(
         b.count() == records,
@@ -105,6 +116,7 @@ fn main() -> Result<()> {
         down.bytes_in / 1024,
         down.bytes_out / 1024
     );
+    profiling_window("end of fresh device B")?;
     let again = runtime()?.block_on(sync_once(b.clone(), &options, |_| {}))?;
     println!(
         "device B again, nothing new: {:.2?} ({} KiB in, {} KiB out)",
