@@ -1,6 +1,7 @@
 //! `fiche`: the command line over a device's client store.
 
 mod fields;
+mod files;
 mod settings;
 mod show;
 mod sync;
@@ -133,6 +134,22 @@ enum Command {
     Watch {
         #[arg(long, env = "FICHE_SERVER")]
         server: String,
+    },
+    /// A client's photo.
+    Photo {
+        #[command(subcommand)]
+        command: files::PhotoCommand,
+    },
+    /// Attach a file (contract, saved e-mail, PDF, photo) to a client; it goes to the server
+    /// on the next sync.
+    Attach {
+        client: String,
+        file: std::path::PathBuf,
+    },
+    /// Photos and files by their hash.
+    Blob {
+        #[command(subcommand)]
+        command: files::BlobCommand,
     },
     /// The organisation's client types, groups and members.
     Settings {
@@ -322,6 +339,13 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Import { file, format, json } => show::import(&book, &file, format, json)?,
         Command::Settings { command } => settings::run(&book, command)?,
+        Command::Photo {
+            command: files::PhotoCommand::Set { client, file },
+        } => files::photo(&book, &resolve_id(&book, &client)?, &file)?,
+        Command::Attach { client, file } => {
+            files::attach(&book, &resolve_id(&book, &client)?, &file)?
+        }
+        Command::Blob { command } => files::blob(&book, command)?,
         Command::Sync { server, json } => sync::once(book, &server, json)?,
         Command::Watch { server } => sync::watch(book, &server)?,
     }

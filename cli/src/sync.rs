@@ -38,6 +38,16 @@ pub fn once(book: Book, server: &str, json: bool) -> Result<()> {
             bar.set_message(format!("connecting to {server} (attempt {attempt})"));
         }
         Status::Skipped { id, reason } => bar.println(format!("skipped {id}: {reason}")),
+        Status::Uploading { hash, done, total } => {
+            let percent = done * 100 / total.max(1);
+            bar.set_message(format!(
+                "uploading {}… {percent}%",
+                &hash[..12.min(hash.len())]
+            ));
+        }
+        Status::UploadRefused { hash, reason } => {
+            bar.println(format!("the server refused {hash}: {reason}"))
+        }
         _ => {}
     }));
     bar.finish_and_clear();
@@ -50,6 +60,7 @@ pub fn once(book: Book, server: &str, json: bool) -> Result<()> {
                 "received": report.received,
                 "created": report.created,
                 "skipped": report.skipped,
+                "uploaded": report.uploaded,
                 "bytes_in": report.bytes_in,
                 "bytes_out": report.bytes_out,
                 "seconds": report.elapsed.as_secs_f64(),
@@ -57,11 +68,12 @@ pub fn once(book: Book, server: &str, json: bool) -> Result<()> {
         );
     } else {
         println!(
-            "up to date with {server}: {} documents, {} received ({} new), {} skipped, {:.2} s",
+            "up to date with {server}: {} documents, {} received ({} new), {} skipped, {} files sent, {:.2} s",
             report.documents,
             report.received,
             report.created,
             report.skipped,
+            report.uploaded,
             report.elapsed.as_secs_f64()
         );
     }
@@ -104,6 +116,14 @@ pub fn watch(book: Book, server: &str) -> Result<()> {
                 Status::Syncing { done, total } => format!("syncing {done} of {total}"),
                 Status::UpToDate { documents } => format!("up to date ({documents} documents)"),
                 Status::Skipped { id, reason } => format!("skipped {id}: {reason}"),
+                // One line per file, when it is all there.
+                Status::Uploading { hash, done, total } if done == total => {
+                    format!("uploaded {hash} ({total} bytes)")
+                }
+                Status::Uploading { .. } => return,
+                Status::UploadRefused { hash, reason } => {
+                    format!("the server refused {hash}: {reason}")
+                }
             };
             println!("{line}");
         },

@@ -26,6 +26,7 @@ use crate::store::{SledStore, Store, Write};
 use crate::validate::Rules;
 
 mod absorb;
+mod files;
 pub use absorb::{Absorb, Absorbed};
 
 /// Bump when [`Summary`] changes shape: the index is then rebuilt from the documents on open.

@@ -25,6 +25,8 @@ pub enum Error {
     NoConflict(String),
     #[error("{0}")]
     Exchange(String),
+    #[error(transparent)]
+    Blob(#[from] crate::blob::BlobError),
 }
 
 impl From<autosurgeon::ReconcileError> for Error {

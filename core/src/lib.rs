@@ -25,6 +25,7 @@
 //! assert_eq!(found[0].id, created.id);
 //! ```
 
+pub mod blob;
 pub mod book;
 mod check;
 pub mod conflicts;

@@ -5,6 +5,7 @@
 //! - [`hub`]: the thread that owns the protocol state and the documents;
 //! - [`docs`]: documents loaded on demand, written in batches, dropped when idle.
 
+pub mod blobs;
 pub mod docs;
 pub mod error;
 pub mod hub;
@@ -33,6 +34,8 @@ pub struct Config {
     pub idle: Duration,
     /// The largest WebSocket message accepted, in bytes.
     pub max_message: usize,
+    /// The largest blob (photo, attachment) accepted, in bytes.
+    pub max_blob: u64,
 }
 
 /// The server's stable identity, kept in the store: its peer id and its Automerge actor.
@@ -93,7 +96,13 @@ pub async fn serve(
     };
     tracing::info!(%peer, data_dir = %config.data_dir.display(), "server ready");
     let closer = state.clone();
-    let app = routes::router(state);
+    let files = blobs::BlobFiles::open(&config.data_dir, config.max_blob).map_err(|e| {
+        ServerError::Open {
+            path: config.data_dir.join("fiche-blobs").display().to_string(),
+            source: fiche_core::store::StoreError::Backend(e.to_string()),
+        }
+    })?;
+    let app = routes::router(state).merge(blobs::router(Arc::new(files)));
     // Sync frames are small and latency matters: no Nagle delay on accepted sockets.
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {

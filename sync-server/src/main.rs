@@ -34,6 +34,11 @@ struct Args {
     #[arg(long, env = "FICHE_MAX_MESSAGE_BYTES", default_value_t = 32 * 1024 * 1024)]
     max_message_bytes: usize,
 
+    /// Largest blob (photo, signature, attached file) accepted, in bytes; larger uploads get
+    /// 413.
+    #[arg(long, env = "FICHE_MAX_BLOB_BYTES", default_value_t = fiche_core::blob::DEFAULT_MAX_BYTES)]
+    max_blob_bytes: u64,
+
     /// Log filter (`error`, `warn`, `info`, `debug`, `trace`, or per module, as RUST_LOG).
     #[arg(long, env = "FICHE_LOG", default_value = "info")]
     log: String,
@@ -71,6 +76,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         data_dir: args.data_dir,
         idle: Duration::from_secs(args.idle_seconds),
         max_message: args.max_message_bytes,
+        max_blob: args.max_blob_bytes,
     };
     let server = tokio::spawn(serve(listener, config, stop_signal()));
     println!("fiche-server listening on {addr}");

@@ -35,6 +35,27 @@ pub fn root() -> PathBuf {
 }
 
 /// A `fiche-server` process on a loopback port, killed when dropped.
+/// An HTTP response as [`Server::http`] reads it.
+#[derive(Debug, Default)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Response {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
 #[derive(Debug)]
 pub struct Server {
     child: Child,
@@ -90,6 +111,11 @@ impl Server {
         format!("ws://127.0.0.1:{}", self.port)
     }
 
+    /// The server process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// `GET path` over plain HTTP/1.1: the status code and the body.
     pub fn get(&self, path: &str) -> Result<(u16, String)> {
         use std::io::{Read, Write};
@@ -110,6 +136,76 @@ impl Server {
             .map(|(_, b)| b.to_string())
             .unwrap_or_default();
         Ok((status, body))
+    }
+
+    /// One HTTP/1.1 request; sends `body`, or only its first `cut_at` bytes before closing
+    /// the connection (as a phone losing the network mid-upload). The status, the headers
+    /// (names in lower case) and the body; status 0 when the connection was cut.
+    pub fn http(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+        cut_at: Option<usize>,
+    ) -> Result<Response> {
+        use std::io::{Read, Write};
+        let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port))?;
+        let mut head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Length: {}\r\n",
+            body.len()
+        );
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str("\r\n");
+        stream.write_all(head.as_bytes())?;
+        if let Some(cut) = cut_at {
+            stream.write_all(&body[..cut])?;
+            stream.flush()?;
+            // Give the server time to take what was sent, then drop the connection.
+            std::thread::sleep(Duration::from_millis(300));
+            stream.shutdown(std::net::Shutdown::Both)?;
+            return Ok(Response::default());
+        }
+        // A server refusing early (413) answers and closes without reading the body.
+        let early = |e: &std::io::Error| {
+            matches!(
+                e.kind(),
+                std::io::ErrorKind::BrokenPipe | std::io::ErrorKind::ConnectionReset
+            )
+        };
+        if let Err(e) = stream.write_all(body) {
+            if !early(&e) {
+                return Err(e.into());
+            }
+        }
+        let mut raw = Vec::new();
+        if let Err(e) = stream.read_to_end(&mut raw) {
+            if !early(&e) || raw.is_empty() {
+                return Err(e.into());
+            }
+        }
+        let split = raw
+            .windows(4)
+            .position(|w| w == b"\r\n\r\n")
+            .context("no end of HTTP headers")?;
+        let text = String::from_utf8_lossy(&raw[..split]).into_owned();
+        let mut lines = text.lines();
+        let status = lines
+            .next()
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|s| s.parse().ok())
+            .context("no HTTP status")?;
+        let headers = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_lowercase(), v.trim().to_string()))
+            .collect();
+        Ok(Response {
+            status,
+            headers,
+            body: raw[split + 4..].to_vec(),
+        })
     }
 
     /// SIGKILL: no chance to flush or close anything.

@@ -11,6 +11,7 @@ use tokio_tungstenite::tungstenite::{Bytes, Message as WsMessage};
 
 use super::loader::Loader;
 use super::session::{Note, Session};
+use crate::blob::transfer::{Progress, Transfer};
 use crate::book::Book;
 use crate::id::DocumentId;
 use crate::protocol::Message;
@@ -77,6 +78,17 @@ pub enum Status {
         kind: Kind,
         created: bool,
     },
+    /// A photo or file on its way to the server: `done` of `total` bytes.
+    Uploading {
+        hash: String,
+        done: u64,
+        total: u64,
+    },
+    /// A photo or file the server would not take (it stays queued here).
+    UploadRefused {
+        hash: String,
+        reason: String,
+    },
     /// A document from the server that this device did not take, and why.
     Skipped {
         id: DocumentId,
@@ -93,6 +105,8 @@ pub struct SyncReport {
     pub received: usize,
     pub created: usize,
     pub skipped: usize,
+    /// Photos and files sent to the server.
+    pub uploaded: usize,
     pub bytes_in: u64,
     pub bytes_out: u64,
     pub elapsed: Duration,
@@ -256,6 +270,10 @@ async fn session(
         let progress = s.progress();
         if s.up_to_date() {
             if !was_up_to_date {
+                // Records first, then the photos and files they refer to.
+                if let Err(reason) = upload(book, &options.url, on, report).await {
+                    return Ok((End::Retry(reason), true));
+                }
                 on(Status::UpToDate {
                     documents: progress.1,
                 });
@@ -356,6 +374,39 @@ fn binaries(frames: Vec<Frame>, report: &mut SyncReport) -> Result<Vec<Bytes>, S
         }
     }
     Ok(out)
+}
+
+/// Sends the blobs queued on this device; a blob the server refuses is reported and stays
+/// queued. `Err(reason)` if the server cannot be reached.
+async fn upload(
+    book: &Book,
+    url: &str,
+    on: &mut impl FnMut(Status),
+    report: &mut SyncReport,
+) -> Result<(), String> {
+    if book.queued_uploads().map_err(|e| e.to_string())?.is_empty() {
+        return Ok(());
+    }
+    let transfer = Transfer::new(url).map_err(|e| e.to_string())?;
+    let mut progress = |p: Progress| {
+        on(Status::Uploading {
+            hash: p.hash.to_string(),
+            done: p.done,
+            total: p.total,
+        })
+    };
+    let done = transfer
+        .upload_queued(book.store().as_ref(), &mut progress)
+        .await
+        .map_err(|e| e.to_string())?;
+    report.uploaded += done.sent;
+    for (hash, reason) in done.refused {
+        on(Status::UploadRefused {
+            hash: hash.to_string(),
+            reason: reason.to_string(),
+        });
+    }
+    Ok(())
 }
 
 fn notify(

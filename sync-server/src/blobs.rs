@@ -1,0 +1,396 @@
+//! The blob endpoints on `/blobs/{hash}`: `PUT` (resumable by `Content-Range`), `HEAD` and
+//! `GET` (with `Range`); the protocol is described in `fiche_core::blob::transfer`.
+//!
+//! Blobs are files under `<data-dir>/fiche-blobs/`, named by their SHA-256. An upload grows in
+//! `fiche-blobs/partial/` and moves into place only once its size, hash and kind check out,
+//! so a partial blob is never served. The kind is told from the bytes, never from the client.
+
+use std::collections::HashSet;
+use std::io::{Read, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use fiche_core::blob::sniff::{self, SNIFF_BYTES};
+use fiche_core::blob::transfer::UPLOAD_OFFSET;
+use fiche_core::blob::BlobHash;
+use futures_util::StreamExt;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+/// The most bytes one `PUT` may carry; larger blobs come in pieces.
+const MAX_PIECE: u64 = 16 << 20;
+
+/// The blob routes.
+pub fn router(files: Arc<BlobFiles>) -> axum::Router {
+    axum::Router::new()
+        .route("/blobs/{hash}", axum::routing::get(get_blob).put(put_blob))
+        .with_state(files)
+}
+
+/// Where blobs live, and how large one may be.
+#[derive(Debug)]
+pub struct BlobFiles {
+    dir: PathBuf,
+    limit: u64,
+    /// Hashes with an upload under way: one writer per partial file.
+    busy: Mutex<HashSet<BlobHash>>,
+}
+
+impl BlobFiles {
+    pub fn open(data_dir: &Path, limit: u64) -> std::io::Result<Self> {
+        let dir = data_dir.join("fiche-blobs");
+        std::fs::create_dir_all(dir.join("partial"))?;
+        Ok(Self {
+            dir,
+            limit,
+            busy: Mutex::new(HashSet::new()),
+        })
+    }
+
+    fn complete(&self, hash: &BlobHash) -> PathBuf {
+        self.dir.join(hash.to_string())
+    }
+
+    fn partial(&self, hash: &BlobHash) -> PathBuf {
+        self.dir.join("partial").join(hash.to_string())
+    }
+
+    /// Marks an upload of `hash` as under way; `None` if one already is.
+    fn claim(self: &Arc<Self>, hash: BlobHash) -> Option<Claim> {
+        let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
+        busy.insert(hash).then(|| Claim {
+            files: self.clone(),
+            hash,
+        })
+    }
+}
+
+/// An upload under way; released when dropped (however the request ends).
+struct Claim {
+    files: Arc<BlobFiles>,
+    hash: BlobHash,
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        let mut busy = self.files.busy.lock().unwrap_or_else(|p| p.into_inner());
+        busy.remove(&self.hash);
+    }
+}
+
+fn refuse(status: StatusCode, message: impl Into<String>) -> Response {
+    (status, format!("{}\n", message.into())).into_response()
+}
+
+fn with_offset(mut response: Response, offset: u64) -> Response {
+    response
+        .headers_mut()
+        .insert(UPLOAD_OFFSET, HeaderValue::from(offset));
+    response
+}
+
+async fn file_len(path: &Path) -> Option<u64> {
+    tokio::fs::metadata(path).await.ok().map(|m| m.len())
+}
+
+/// `HEAD` and `GET`: the whole blob or the asked range; 404 (with `Upload-Offset` when an
+/// upload is under way) for anything not complete.
+async fn get_blob(
+    State(files): State<Arc<BlobFiles>>,
+    UrlPath(hash): UrlPath<String>,
+    headers: HeaderMap,
+) -> Response {
+    let hash: BlobHash = match hash.parse() {
+        Ok(h) => h,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("{e}")),
+    };
+    let path = files.complete(&hash);
+    let Some(size) = file_len(&path).await else {
+        let missing = refuse(StatusCode::NOT_FOUND, format!("no blob {hash}"));
+        return match file_len(&files.partial(&hash)).await {
+            Some(offset) => with_offset(missing, offset),
+            None => missing,
+        };
+    };
+    let range = match headers.get(header::RANGE).map(|v| parse_range(v, size)) {
+        None => None,
+        Some(Some(r)) => Some(r),
+        Some(None) => {
+            let mut r = refuse(
+                StatusCode::RANGE_NOT_SATISFIABLE,
+                "bad or unsatisfiable Range",
+            );
+            if let Ok(v) = HeaderValue::from_str(&format!("bytes */{size}")) {
+                r.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            return r;
+        }
+    };
+    let (start, end) = range.unwrap_or((0, size.saturating_sub(1)));
+    let mut file = match tokio::fs::File::open(&path).await {
+        Ok(f) => f,
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    let mut head = vec![0u8; SNIFF_BYTES.min(size as usize)];
+    if file.read_exact(&mut head).await.is_err() || file.seek(SeekFrom::Start(start)).await.is_err()
+    {
+        return refuse(StatusCode::INTERNAL_SERVER_ERROR, "cannot read the blob");
+    }
+    let media_type = sniff::media_type(&head).unwrap_or("application/octet-stream");
+    let len = end + 1 - start;
+    let body = Body::from_stream(tokio_util_like::read_stream(file, len));
+    let mut response = Response::new(body);
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(len));
+    h.insert(header::ACCEPT_RANGES, HeaderValue::from_static("bytes"));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=31536000, immutable"),
+    );
+    if range.is_some() {
+        *response.status_mut() = StatusCode::PARTIAL_CONTENT;
+        if let Ok(v) = HeaderValue::from_str(&format!("bytes {start}-{end}/{size}")) {
+            response.headers_mut().insert(header::CONTENT_RANGE, v);
+        }
+    }
+    response
+}
+
+/// `bytes=START-` or `bytes=START-END` within `size`; `None` if malformed or outside.
+fn parse_range(value: &HeaderValue, size: u64) -> Option<(u64, u64)> {
+    let spec = value.to_str().ok()?.strip_prefix("bytes=")?;
+    let (a, b) = spec.split_once('-')?;
+    let start: u64 = a.trim().parse().ok()?;
+    let end = match b.trim() {
+        "" => size.checked_sub(1)?,
+        e => e.parse::<u64>().ok()?.min(size.checked_sub(1)?),
+    };
+    (start <= end).then_some((start, end))
+}
+
+/// `bytes START-END/TOTAL` (END inclusive).
+fn parse_content_range(value: &HeaderValue) -> Option<(u64, u64, u64)> {
+    let spec = value.to_str().ok()?.strip_prefix("bytes ")?;
+    let (range, total) = spec.split_once('/')?;
+    let (a, b) = range.split_once('-')?;
+    let (start, end, total) = (a.parse().ok()?, b.parse().ok()?, total.parse().ok()?);
+    (start <= end && end < total).then_some((start, end, total))
+}
+
+/// `PUT`: appends one piece of an upload; the last piece checks the whole and makes it
+/// available.
+async fn put_blob(
+    State(files): State<Arc<BlobFiles>>,
+    UrlPath(hash): UrlPath<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
+    let hash: BlobHash = match hash.parse() {
+        Ok(h) => h,
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("{e}")),
+    };
+    let declared_len = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let (start, end, total) = match headers.get(header::CONTENT_RANGE) {
+        Some(v) => match parse_content_range(v) {
+            Some(r) => r,
+            None => {
+                return refuse(
+                    StatusCode::BAD_REQUEST,
+                    "Content-Range must read `bytes START-END/TOTAL`",
+                )
+            }
+        },
+        None => match declared_len {
+            Some(0) => return refuse(StatusCode::BAD_REQUEST, "an empty blob"),
+            Some(n) => (0, n - 1, n),
+            None => {
+                return refuse(
+                    StatusCode::LENGTH_REQUIRED,
+                    "send Content-Length or Content-Range",
+                )
+            }
+        },
+    };
+    if total > files.limit {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("the blob is {total} bytes; the limit is {}", files.limit),
+        );
+    }
+    if end + 1 - start > MAX_PIECE {
+        return refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("send at most {MAX_PIECE} bytes per request"),
+        );
+    }
+    if file_len(&files.complete(&hash)).await.is_some() {
+        return (StatusCode::OK, "already stored\n").into_response();
+    }
+    let Some(_claim) = files.claim(hash) else {
+        return refuse(StatusCode::CONFLICT, "an upload of this blob is under way");
+    };
+    let partial = files.partial(&hash);
+    let offset = file_len(&partial).await.unwrap_or(0);
+    if start != offset {
+        let r = refuse(
+            StatusCode::CONFLICT,
+            format!("expected bytes from {offset}"),
+        );
+        return with_offset(r, offset);
+    }
+    let written = match append(&partial, body, offset, end + 1 - start).await {
+        Ok(n) => n,
+        Err(Append::TooLong) => {
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                "the body is longer than its Content-Range",
+            )
+        }
+        Err(Append::Io(e)) => {
+            tracing::error!(error = %e, %hash, "cannot write an upload");
+            return refuse(StatusCode::INTERNAL_SERVER_ERROR, "cannot store the upload");
+        }
+    };
+    let now = offset + written;
+    if offset < SNIFF_BYTES as u64 && (now >= SNIFF_BYTES as u64 || now == total) {
+        // The kind is known as soon as the first bytes are: refuse early, keep nothing.
+        if kind(&partial).is_none() {
+            let _ = tokio::fs::remove_file(&partial).await;
+            return refuse(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "this kind of file is not accepted (photos, PDF, text and e-mails are)",
+            );
+        }
+    }
+    if now < total {
+        let status = if written == end + 1 - start {
+            StatusCode::ACCEPTED
+        } else {
+            // The body ended early (a dropped connection): what came is kept.
+            StatusCode::BAD_REQUEST
+        };
+        return with_offset(refuse(status, format!("have {now} of {total} bytes")), now);
+    }
+    if now > total {
+        let _ = tokio::fs::remove_file(&partial).await;
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            "more bytes than the declared total",
+        );
+    }
+    finish(&files, &hash, &partial).await
+}
+
+/// Checks a complete upload against its hash and moves it into place.
+async fn finish(files: &BlobFiles, hash: &BlobHash, partial: &Path) -> Response {
+    let actual = match hash_file(partial.to_path_buf()).await {
+        Ok(h) => h,
+        Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
+    };
+    if actual != *hash {
+        let _ = tokio::fs::remove_file(partial).await;
+        return refuse(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            format!("the content hashes to {actual}, not {hash}: nothing stored"),
+        );
+    }
+    if let Err(e) = tokio::fs::rename(partial, files.complete(hash)).await {
+        return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
+    }
+    tracing::info!(%hash, "blob stored");
+    (StatusCode::CREATED, "stored\n").into_response()
+}
+
+enum Append {
+    TooLong,
+    Io(std::io::Error),
+}
+
+/// Appends the body to `path` (holding `offset` bytes), at most `max` bytes; returns how many
+/// were written (fewer if the body ended early). What was written is on disk when this
+/// returns; a body longer than `max` leaves the file as it was.
+async fn append(path: &Path, body: Body, offset: u64, max: u64) -> Result<u64, Append> {
+    let mut file = tokio::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .await
+        .map_err(Append::Io)?;
+    let mut stream = body.into_data_stream();
+    let mut written = 0u64;
+    while let Some(frame) = stream.next().await {
+        let Ok(bytes) = frame else {
+            break;
+        };
+        if written + bytes.len() as u64 > max {
+            file.set_len(offset).await.map_err(Append::Io)?;
+            return Err(Append::TooLong);
+        }
+        file.write_all(&bytes).await.map_err(Append::Io)?;
+        written += bytes.len() as u64;
+    }
+    file.sync_data().await.map_err(Append::Io)?;
+    Ok(written)
+}
+
+/// The accepted kind of the file at `path`, from its first bytes.
+fn kind(path: &Path) -> Option<&'static str> {
+    let mut head = Vec::with_capacity(SNIFF_BYTES);
+    std::fs::File::open(path)
+        .ok()?
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut head)
+        .ok()?;
+    sniff::media_type(&head)
+}
+
+async fn hash_file(path: PathBuf) -> std::io::Result<BlobHash> {
+    tokio::task::spawn_blocking(move || {
+        let mut file = std::fs::File::open(path)?;
+        let mut hasher = Sha256::new();
+        let mut buf = vec![0u8; 256 * 1024];
+        loop {
+            let n = file.read(&mut buf)?;
+            if n == 0 {
+                break;
+            }
+            hasher.update(&buf[..n]);
+        }
+        Ok(BlobHash(hasher.finalize().into()))
+    })
+    .await
+    .map_err(std::io::Error::other)?
+}
+
+/// A file read as a stream of chunks, without holding it whole.
+mod tokio_util_like {
+    use axum::body::Bytes;
+    use tokio::io::AsyncReadExt;
+
+    pub fn read_stream(
+        file: tokio::fs::File,
+        len: u64,
+    ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
+        futures_util::stream::unfold((file, len), |(mut file, left)| async move {
+            if left == 0 {
+                return None;
+            }
+            let mut buf = vec![0u8; (64 * 1024).min(left as usize)];
+            match file.read(&mut buf).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok(Bytes::from(buf)), (file, left - n as u64)))
+                }
+                Err(e) => Some((Err(e), (file, 0))),
+            }
+        })
+    }
+}

@@ -1,0 +1,250 @@
+//! Photos and attached files against the real `fiche-server`: offline capture reaching another
+//! device, uploads cut and resumed, refused uploads, content stored once.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use fiche_core::blob::transfer::{Transfer, UPLOAD_PIECE};
+use fiche_core::blob::BlobHash;
+use fiche_tests::{fiche, sync, Server};
+
+/// A "photo": a JPEG header then `len` bytes that do not compress.
+fn photo(len: usize, seed: u32) -> Vec<u8> {
+    let mut bytes = b"\xFF\xD8\xFF\xE0\x00\x10JFIF\x00".to_vec();
+    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+    bytes.extend((0..len).map(|_| {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        x as u8
+    }));
+    bytes
+}
+
+/// The blobs the server holds, complete and partial.
+fn server_blobs(data_dir: &Path) -> Result<(Vec<String>, Vec<String>)> {
+    let list = |dir: &Path| -> Result<Vec<String>> {
+        let mut names: Vec<String> = std::fs::read_dir(dir)?
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().is_file())
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        Ok(names)
+    };
+    let dir = data_dir.join("fiche-blobs");
+    Ok((list(&dir)?, list(&dir.join("partial"))?))
+}
+
+fn new_client(store: &Path, name: &str) -> Result<String> {
+    Ok(fiche(store, &["add", "--name", name])?.trim().to_string())
+}
+
+#[test]
+fn a_photo_taken_while_the_server_is_down_reaches_another_device() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let bytes = photo(5 << 20, 1);
+    let file = tmp.path().join("walk-in.jpg");
+    std::fs::write(&file, &bytes)?;
+    // The front desk files the client and its photo with no server running.
+    let id = new_client(&a, "Ioana Popescu")?;
+    let said = fiche(&a, &["photo", "set", &id, &file.to_string_lossy()])?;
+    let hash = BlobHash::of(&bytes).to_string();
+    assert!(said.contains(&hash), "{said}");
+
+    let server = Server::start(&tmp.path().join("server"), None)?;
+    let report = sync(&a, &server.url())?;
+    assert_eq!(report["uploaded"], 1, "{report}");
+    assert_eq!(server_blobs(&server.data_dir)?.0, vec![hash.clone()]);
+    sync(&b, &server.url())?;
+
+    let shown = fiche(&b, &["show", &id, "--json"])?;
+    assert!(
+        shown.contains(&hash),
+        "device B's record lacks the photo: {shown}"
+    );
+    let out = tmp.path().join("from-b.jpg");
+    let got = fiche(
+        &b,
+        &[
+            "blob",
+            "get",
+            &hash,
+            "-o",
+            &out.to_string_lossy(),
+            "--server",
+            &server.url(),
+        ],
+    )?;
+    assert!(got.contains("image/jpeg"), "{got}");
+    assert_eq!(std::fs::read(&out)?, bytes, "device B saved other bytes");
+    // Now held on B: no server needed to read it again.
+    drop(server);
+    let again = tmp.path().join("again.jpg");
+    fiche(&b, &["blob", "get", &hash, "-o", &again.to_string_lossy()])?;
+    assert_eq!(std::fs::read(&again)?, bytes);
+    Ok(())
+}
+
+#[test]
+fn an_upload_cut_halfway_resumes_and_is_never_served_partial() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let server = Server::start(&tmp.path().join("server"), None)?;
+    let bytes = photo(3 * UPLOAD_PIECE, 2);
+    let hash = BlobHash::of(&bytes);
+    let path = format!("/blobs/{hash}");
+    // A first piece whose connection drops halfway through.
+    let piece = &bytes[..UPLOAD_PIECE];
+    let range = format!("bytes 0-{}/{}", UPLOAD_PIECE - 1, bytes.len());
+    server.http(
+        "PUT",
+        &path,
+        &[("Content-Range", &range)],
+        piece,
+        Some(UPLOAD_PIECE / 2),
+    )?;
+    let head = server.http("HEAD", &path, &[], &[], None)?;
+    assert_eq!(head.status, 404, "a partial blob is not a blob");
+    let offset: u64 = head
+        .header("upload-offset")
+        .context("the server does not say how much it has")?
+        .parse()?;
+    assert!(
+        offset > 0 && offset < UPLOAD_PIECE as u64,
+        "offset {offset}"
+    );
+    assert_eq!(server.http("GET", &path, &[], &[], None)?.status, 404);
+
+    // The device's uploader picks up from there: its first progress is the server's offset.
+    let device = tmp.path().join("device");
+    let book = fiche_tests::device(&device);
+    let file = tmp.path().join("site.jpg");
+    std::fs::write(&file, &bytes)?;
+    book.add_file(&file)?;
+    let transfer = Transfer::new(&server.url())?;
+    let mut first = None;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let done = runtime.block_on(transfer.upload_queued(book.store().as_ref(), |p| {
+        first.get_or_insert(p.done);
+    }))?;
+    assert_eq!(done.sent, 1);
+    assert_eq!(
+        first,
+        Some(offset),
+        "the upload started over instead of resuming"
+    );
+    let whole = server.http("GET", &path, &[], &[], None)?;
+    assert_eq!(whole.status, 200);
+    assert_eq!(whole.header("content-type"), Some("image/jpeg"));
+    assert_eq!(BlobHash::of(&whole.body), hash);
+    assert!(book.queued_uploads()?.is_empty());
+    // Ranges, as a download resuming would ask.
+    let tail = server.http("GET", &path, &[("Range", "bytes=100-")], &[], None)?;
+    assert_eq!(tail.status, 206);
+    assert_eq!(tail.body, bytes[100..]);
+    Ok(())
+}
+
+#[test]
+fn bad_uploads_are_refused_with_a_reason_and_leave_nothing() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let server = Server::start_with(
+        &tmp.path().join("server"),
+        None,
+        &["--max-blob-bytes", "1000000"],
+    )?;
+    let good = photo(1000, 3);
+    let other = photo(1000, 4);
+    // Content that does not match its hash.
+    let r = server.http(
+        "PUT",
+        &format!("/blobs/{}", BlobHash::of(&other)),
+        &[],
+        &good,
+        None,
+    )?;
+    assert_eq!(r.status, 422, "{}", r.text());
+    assert!(r.text().contains("hashes to"), "{}", r.text());
+    // Larger than the limit, said up front.
+    let big = photo(1_500_000, 5);
+    let r = server.http(
+        "PUT",
+        &format!("/blobs/{}", BlobHash::of(&big)),
+        &[],
+        &big,
+        None,
+    )?;
+    assert_eq!(r.status, 413, "{}", r.text());
+    // An executable renamed .jpg: the bytes say what it is.
+    let exe = [b"MZ\x90\x00\x03\x00\x00\x00".as_slice(), &[0u8; 500]].concat();
+    let r = server.http(
+        "PUT",
+        &format!("/blobs/{}", BlobHash::of(&exe)),
+        &[],
+        &exe,
+        None,
+    )?;
+    assert_eq!(r.status, 415, "{}", r.text());
+    // Names that are not hashes, paths included.
+    for path in [
+        "/blobs/..%2F..%2Fetc%2Fpasswd",
+        "/blobs/photo.jpg",
+        &format!("/blobs/{}", "g".repeat(64)),
+        &format!("/blobs/{}..", "a".repeat(62)),
+    ] {
+        let r = server.http("PUT", path, &[], &good, None)?;
+        assert!(r.status == 400 || r.status == 404, "{path}: {}", r.status);
+    }
+    // A piece that does not start where the server is.
+    let h = BlobHash::of(&good);
+    let r = server.http(
+        "PUT",
+        &format!("/blobs/{h}"),
+        &[("Content-Range", &format!("bytes 10-19/{}", good.len()))],
+        &good[10..20],
+        None,
+    )?;
+    assert_eq!(r.status, 409);
+    assert_eq!(r.header("upload-offset"), Some("0"));
+    assert_eq!(
+        server_blobs(&server.data_dir)?,
+        (vec![], vec![]),
+        "something was kept"
+    );
+    // The same photo sent properly is taken.
+    let r = server.http("PUT", &format!("/blobs/{h}"), &[], &good, None)?;
+    assert_eq!(r.status, 201, "{}", r.text());
+    // The device refuses the same kinds before anything is queued.
+    let book = fiche_tests::device(&tmp.path().join("device"));
+    let err = book.add_bytes(&exe, "invoice.jpg").unwrap_err();
+    assert!(err.to_string().contains("not accepted"), "{err}");
+    assert!(book.queued_uploads()?.is_empty());
+    Ok(())
+}
+
+#[test]
+fn the_same_photo_from_two_devices_is_stored_once() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let server = Server::start(&tmp.path().join("server"), None)?;
+    let bytes = photo(300_000, 6);
+    let file = tmp.path().join("same.jpg");
+    std::fs::write(&file, &bytes)?;
+    let mut clients = Vec::new();
+    for device in ["a", "b"] {
+        let store = tmp.path().join(device);
+        let id = new_client(&store, &format!("Client of {device}"))?;
+        fiche(&store, &["attach", &id, &file.to_string_lossy()])?;
+        // Attached twice on one device: still one blob there.
+        fiche(&store, &["attach", &id, &file.to_string_lossy()])?;
+        clients.push((store, id));
+    }
+    for (store, _) in &clients {
+        sync(store, &server.url())?;
+    }
+    let hash = BlobHash::of(&bytes).to_string();
+    assert_eq!(server_blobs(&server.data_dir)?, (vec![hash], vec![]));
+    Ok(())
+}
