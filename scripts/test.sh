@@ -15,3 +15,4 @@ FICHE_BENCH_QUICK=1 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
 # The sync benchmark, small, so that it keeps working (the full run is in the README).
 cargo run --locked -q -p fiche-tests --bin sync-bench -- 200 5
+cargo run --locked -q -p fiche-tests --bin blob-bench -- 1000000
