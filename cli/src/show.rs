@@ -157,6 +157,31 @@ pub fn client(book: &Book, id: &DocumentId) -> Result<()> {
     for (label, n) in counts.into_iter().filter(|(_, n)| *n > 0) {
         line(label, &n.to_string());
     }
+    if let Some(photo) = &c.photo {
+        line(
+            "photo",
+            &format!(
+                "{} ({} bytes, {})",
+                photo.hash, photo.size, photo.media_type
+            ),
+        );
+    }
+    for (key, i) in &c.interventions {
+        if let Some(s) = &i.signature {
+            let warning = if i.altered_after_signing() {
+                " — CHANGED AFTER SIGNING"
+            } else {
+                ""
+            };
+            line(
+                "signed",
+                &format!(
+                    "intervention {key} by {} at {}{warning}",
+                    s.signed_by, s.signed_at
+                ),
+            );
+        }
+    }
     if !c.notes.is_empty() {
         println!("  notes:\n    {}", c.notes.replace('\n', "\n    "));
     }

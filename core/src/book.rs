@@ -23,7 +23,7 @@ use crate::model::{Client, Contact, ContactLink, OrgSettings};
 use crate::record::{self, Author, Record};
 use crate::schema::{self, Kind};
 use crate::store::{SledStore, Store, Write};
-use crate::validate::Rules;
+use crate::validate::{FieldError, Rules, ValidationErrors};
 
 mod absorb;
 mod files;
@@ -530,7 +530,16 @@ impl Book {
     pub fn edit_client(&self, id: &DocumentId, f: impl FnOnce(&mut Client)) -> Result<Edited> {
         let settings = self.settings()?;
         let (client, changed) = self.edit_record(id, "edit", |c: &mut Client| {
+            let altered_before = files::altered(c);
             f(c);
+            if let Some(key) = files::altered(c)
+                .into_iter()
+                .find(|k| !altered_before.contains(k))
+            {
+                let field = format!("interventions.{key}");
+                let reason = "the client signed this report: it cannot be changed";
+                return Err(ValidationErrors(vec![FieldError::new(field, reason)]).into());
+            }
             Ok(check::client(c, &self.options.rules, &settings)?)
         })?;
         let duplicates = duplicates::find(&self.index_read(), &client, Some(*id));

@@ -352,3 +352,89 @@ fn a_synced_copy_absorbed_after_a_local_edit_keeps_both() {
     assert_eq!(client.manager.as_deref(), Some("bob"));
     assert_eq!(a.summary(&id).unwrap().city, "Lyon");
 }
+
+/// A small real PNG, as a signature pad gives.
+fn signature_png() -> Vec<u8> {
+    let pad = image::RgbImage::from_fn(200, 80, |x, y| {
+        if (x as i32 - 2 * y as i32).abs() < 3 {
+            image::Rgb([0, 0, 0])
+        } else {
+            image::Rgb([255, 255, 255])
+        }
+    });
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgb8(pad)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    png
+}
+
+#[test]
+fn a_signed_report_cannot_be_changed_here_and_a_change_from_elsewhere_shows() {
+    use fiche_core::model::Intervention;
+    let (_da, _db, a, b, id) = two_devices();
+    let key = "visit-1".to_string();
+    a.edit_client(&id, |c| {
+        c.interventions.insert(
+            key.clone(),
+            Intervention {
+                date: "2026-11-20".into(),
+                report: "Boiler serviced, pressure 1.5 bar.".into(),
+                ..Default::default()
+            },
+        );
+    })
+    .unwrap();
+    // Nobody may sign for no one, or with something that is not an image.
+    assert!(a
+        .sign_intervention(&id, &key, &signature_png(), " ")
+        .is_err());
+    assert!(a
+        .sign_intervention(&id, &key, b"%PDF-1.4 ...", "Ana")
+        .is_err());
+    let signed = a
+        .sign_intervention(&id, &key, &signature_png(), "Ana Ionescu")
+        .unwrap();
+    let intervention = &signed.client.interventions[&key];
+    let signature = intervention.signature.as_ref().unwrap();
+    assert_eq!(signature.signed_by, "Ana Ionescu");
+    assert_eq!(signature.image.media_type, "image/png");
+    assert!(a
+        .blob(&signature.image.hash.parse().unwrap())
+        .unwrap()
+        .is_some());
+    assert!(!intervention.altered_after_signing());
+
+    // Changing the signed report here is refused, with the field named; nothing is written.
+    let err = a
+        .edit_client(&id, |c| {
+            c.interventions.get_mut(&key).unwrap().report = "Boiler replaced.".into();
+        })
+        .unwrap_err();
+    assert!(
+        err.to_string().contains(&format!("interventions.{key}")),
+        "{err}"
+    );
+    assert_eq!(
+        a.client(&id).unwrap().interventions[&key].report,
+        "Boiler serviced, pressure 1.5 bar."
+    );
+    // Other fields stay editable; the status of a signed visit too.
+    a.edit_client(&id, |c| c.notes = "Call before coming.".into())
+        .unwrap();
+
+    // Another device that does not refuse (an old app, a JS peer) changes the report: once
+    // merged, the change is flagged, and further edits of other fields still work.
+    b.merge(&id, &a.save(&id).unwrap()).unwrap();
+    let mut doc = b.document(&id).unwrap();
+    let (_, interventions) = doc.get(ROOT, "interventions").unwrap().unwrap();
+    let (_, visit) = doc.get(&interventions, key.as_str()).unwrap().unwrap();
+    let mut tx = doc.transaction();
+    tx.put(&visit, "report", "Nothing was done.").unwrap();
+    tx.commit();
+    a.merge(&id, &doc.save()).unwrap();
+    let merged = a.client(&id).unwrap();
+    assert!(merged.interventions[&key].altered_after_signing());
+    a.edit_client(&id, |c| c.notes = "Dispute: see report.".into())
+        .unwrap();
+}

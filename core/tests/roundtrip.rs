@@ -52,14 +52,20 @@ fn address() -> impl Strategy<Value = Address> {
 }
 
 fn file() -> impl Strategy<Value = FileRef> {
-    ("[0-9a-f]{64}", any::<u64>(), "[a-z]+/[a-z]+", text()).prop_map(
-        |(hash, size, media_type, name)| FileRef {
+    (
+        "[0-9a-f]{64}",
+        any::<u64>(),
+        "[a-z]+/[a-z]+",
+        text(),
+        option::of("[0-9a-f]{64}"),
+    )
+        .prop_map(|(hash, size, media_type, name, thumbnail)| FileRef {
             hash,
             size,
             media_type,
             name,
-        },
-    )
+            thumbnail,
+        })
 }
 
 fn kind() -> impl Strategy<Value = ValueKind> {
@@ -152,11 +158,14 @@ fn work() -> impl Strategy<
                 installed_on,
             },
         );
-    let signature = (file(), text(), text()).prop_map(|(image, signed_by, signed_at)| Signature {
-        image,
-        signed_by,
-        signed_at,
-    });
+    let signature = (file(), text(), text(), "[0-9a-f]{64}").prop_map(
+        |(image, signed_by, signed_at, report_hash)| Signature {
+            image,
+            signed_by,
+            signed_at,
+            report_hash,
+        },
+    );
     let intervention = (
         option::of(text()),
         text(),

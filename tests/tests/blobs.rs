@@ -248,3 +248,43 @@ fn the_same_photo_from_two_devices_is_stored_once() -> Result<()> {
     assert_eq!(server_blobs(&server.data_dir)?, (vec![hash], vec![]));
     Ok(())
 }
+
+#[test]
+fn another_device_shows_a_photo_by_its_preview_without_fetching_the_photo() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let server = Server::start(&tmp.path().join("server"), None)?;
+    let (a, b) = (tmp.path().join("a"), tmp.path().join("b"));
+    let face = image::RgbImage::from_fn(1600, 1200, |x, y| {
+        image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
+    });
+    let file = tmp.path().join("face.png");
+    image::DynamicImage::ImageRgb8(face).save(&file)?;
+    let id = new_client(&a, "Luca Rossi")?;
+    fiche(&a, &["photo", "set", &id, &file.to_string_lossy()])?;
+    let report = sync(&a, &server.url())?;
+    assert_eq!(report["uploaded"], 2, "the photo and its preview: {report}");
+    sync(&b, &server.url())?;
+    let record: serde_json::Value = serde_json::from_str(&fiche(&b, &["show", &id, "--json"])?)?;
+    let photo = &record["client"]["photo"];
+    let thumbnail = photo["thumbnail"]
+        .as_str()
+        .with_context(|| format!("no preview in {photo}"))?;
+    let out = tmp.path().join("thumb.jpg");
+    let args = [
+        "blob",
+        "get",
+        thumbnail,
+        "-o",
+        &out.to_string_lossy(),
+        "--server",
+        &server.url(),
+    ];
+    fiche(&b, &args)?;
+    let preview = image::open(&out)?;
+    assert_eq!((preview.width(), preview.height()), (256, 192));
+    // The full photo stays on the server until someone opens it.
+    let book = fiche_tests::device(&b);
+    let full: BlobHash = photo["hash"].as_str().context("no hash")?.parse()?;
+    assert!(book.blob(&full)?.is_none());
+    Ok(())
+}

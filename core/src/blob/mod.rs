@@ -8,6 +8,7 @@
 //! chunks already there. `["_upload", hash]` queues a blob added here for the server.
 
 pub mod sniff;
+pub mod thumbnail;
 pub mod transfer;
 
 use std::fmt;

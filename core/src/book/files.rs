@@ -4,10 +4,11 @@
 use std::path::Path;
 
 use super::{Book, Edited};
-use crate::blob::{self, BlobHash, BlobMeta, DEFAULT_MAX_BYTES};
+use crate::blob::{self, thumbnail, BlobHash, BlobMeta, DEFAULT_MAX_BYTES};
 use crate::error::Result;
 use crate::id::DocumentId;
-use crate::model::{new_key, FileRef};
+use crate::model::{new_key, FileRef, Intervention, Signature};
+use crate::validate::{FieldError, ValidationErrors};
 
 impl Book {
     /// Stores a file as a blob (once, whatever else refers to it) and queues it for the
@@ -23,7 +24,10 @@ impl Book {
             DEFAULT_MAX_BYTES,
             true,
         )?;
-        Ok(file_ref(hash, meta, &name))
+        let thumbnail = self.preview(&meta, || {
+            Ok(std::io::BufReader::new(std::fs::File::open(path)?))
+        })?;
+        Ok(file_ref(hash, meta, &name, thumbnail))
     }
 
     /// [`Book::add_file`] for bytes in memory (a camera's photo), named `name`.
@@ -34,7 +38,31 @@ impl Book {
             DEFAULT_MAX_BYTES,
             true,
         )?;
-        Ok(file_ref(hash, meta, name))
+        let thumbnail = self.preview(&meta, || Ok(std::io::Cursor::new(bytes)))?;
+        Ok(file_ref(hash, meta, name, thumbnail))
+    }
+
+    /// Makes and stores (queued for the server) the preview of a photo; `None` for other
+    /// kinds, and for an image that does not decode (it is kept all the same).
+    fn preview<R: std::io::BufRead + std::io::Seek>(
+        &self,
+        meta: &BlobMeta,
+        open: impl FnOnce() -> std::io::Result<R>,
+    ) -> Result<Option<String>> {
+        if !thumbnail::can_preview(&meta.media_type) {
+            return Ok(None);
+        }
+        let Some(jpeg) = thumbnail::make(open().map_err(blob::BlobError::Io)?) else {
+            tracing::warn!("a photo that does not decode: stored without a preview");
+            return Ok(None);
+        };
+        let (hash, _) = blob::add(
+            self.store.as_ref(),
+            || Ok(std::io::Cursor::new(&jpeg)),
+            DEFAULT_MAX_BYTES,
+            true,
+        )?;
+        Ok(Some(hash.to_string()))
     }
 
     /// Makes `file` the client's photo.
@@ -46,6 +74,57 @@ impl Book {
     pub fn attach(&self, client: &DocumentId, file: FileRef) -> Result<Edited> {
         self.edit_client(client, |c| {
             c.files.insert(new_key(), file);
+        })
+    }
+
+    /// The client signs intervention `key`: the signature image (from a signature pad or a
+    /// photo) is stored like a photo, and the report's content hash is recorded, so that any
+    /// later change shows (see [`Intervention::altered_after_signing`]; this device refuses
+    /// such edits, and a change merged from elsewhere is flagged).
+    pub fn sign_intervention(
+        &self,
+        client: &DocumentId,
+        key: &str,
+        image: &[u8],
+        signed_by: &str,
+    ) -> Result<Edited> {
+        let signed_by = signed_by.trim();
+        if signed_by.is_empty() {
+            return Err(invalid("signature.signed_by", "say who signed"));
+        }
+        let current = self.client(client)?;
+        let Some(intervention) = current.interventions.get(key) else {
+            return Err(invalid(
+                &format!("interventions.{key}"),
+                "no such intervention on this client",
+            ));
+        };
+        if intervention.signature.is_some() {
+            return Err(invalid(
+                &format!("interventions.{key}.signature"),
+                "already signed",
+            ));
+        }
+        let file = self.add_bytes(image, "signature")?;
+        if !file.media_type.starts_with("image/") {
+            return Err(invalid(
+                "signature.image",
+                "a signature is an image (PNG or JPEG)",
+            ));
+        }
+        let signed_at = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let signed_by = signed_by.to_string();
+        self.edit_client(client, |c| {
+            if let Some(i) = c.interventions.get_mut(key) {
+                i.signature = Some(Signature {
+                    image: file,
+                    signed_by,
+                    signed_at,
+                    report_hash: i.content_hash(),
+                });
+            }
         })
     }
 
@@ -65,12 +144,27 @@ impl Book {
     }
 }
 
-fn file_ref(hash: BlobHash, meta: BlobMeta, name: &str) -> FileRef {
+fn invalid(field: &str, reason: &str) -> crate::Error {
+    ValidationErrors(vec![FieldError::new(field, reason)]).into()
+}
+
+/// The interventions of `client` signed and changed since; an edit may not add to them.
+pub(super) fn altered(client: &crate::model::Client) -> Vec<String> {
+    client
+        .interventions
+        .iter()
+        .filter(|(_, i)| Intervention::altered_after_signing(i))
+        .map(|(k, _)| k.clone())
+        .collect()
+}
+
+fn file_ref(hash: BlobHash, meta: BlobMeta, name: &str, thumbnail: Option<String>) -> FileRef {
     FileRef {
         hash: hash.to_string(),
         size: meta.size,
         media_type: meta.media_type,
         name: clean_name(name),
+        thumbnail,
     }
 }
 

@@ -19,6 +19,10 @@ pub struct FileRef {
     pub media_type: String,
     #[autosurgeon(missing = "Default::default")]
     pub name: String,
+    /// For a photo: the hash of a small JPEG preview (at most 256 px a side, upright), made on
+    /// the device that took it, so lists show faces without fetching whole photos.
+    #[autosurgeon(missing = "Default::default")]
+    pub thumbnail: Option<String>,
 }
 
 #[derive(
@@ -97,6 +101,10 @@ pub struct Signature {
     /// RFC 3339 time of signing.
     #[autosurgeon(missing = "Default::default")]
     pub signed_at: String,
+    /// [`Intervention::content_hash`] of the report as it was signed: an intervention whose
+    /// content no longer hashes to it was changed after signing.
+    #[autosurgeon(missing = "Default::default")]
+    pub report_hash: String,
 }
 
 /// A technician's visit on an installation.
@@ -119,6 +127,32 @@ pub struct Intervention {
     pub signature: Option<Signature>,
     #[autosurgeon(missing = "Default::default")]
     pub status: InterventionStatus,
+}
+
+impl Intervention {
+    /// SHA-256 (hex) of what the client signs: the installation, date, technician, report and
+    /// photos (by hash), in a fixed encoding. Not the status or the signature itself.
+    pub fn content_hash(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let photos: std::collections::BTreeSet<&str> =
+            self.photos.values().map(|p| p.hash.as_str()).collect();
+        let content = serde_json::json!({
+            "installation": self.installation,
+            "date": self.date,
+            "technician": self.technician,
+            "report": self.report,
+            "photos": photos,
+        });
+        let digest = Sha256::digest(content.to_string().as_bytes());
+        digest.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    /// Whether it is signed and was changed since.
+    pub fn altered_after_signing(&self) -> bool {
+        self.signature
+            .as_ref()
+            .is_some_and(|s| s.report_hash != self.content_hash())
+    }
 }
 
 /// A contract signed with the client.

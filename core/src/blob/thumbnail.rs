@@ -1,0 +1,78 @@
+//! Small previews of photos, made on the device that takes them: decoded, turned upright by
+//! their EXIF orientation, shrunk to fit [`SIDE`] pixels, saved as JPEG.
+
+use std::io::{BufRead, Seek};
+
+use image::codecs::jpeg::JpegEncoder;
+use image::{DynamicImage, ImageDecoder, ImageReader};
+
+/// The longest side of a thumbnail, in pixels.
+pub const SIDE: u32 = 256;
+
+/// Whether a preview can be made of this kind (HEIC cannot be decoded here: HEIC photos have
+/// none, and lists show their initials).
+pub fn can_preview(media_type: &str) -> bool {
+    matches!(
+        media_type,
+        "image/jpeg" | "image/png" | "image/gif" | "image/webp"
+    )
+}
+
+/// The JPEG preview of the image read from `reader`; `None` if it does not decode.
+pub fn make(reader: impl BufRead + Seek) -> Option<Vec<u8>> {
+    let mut decoder = ImageReader::new(reader)
+        .with_guessed_format()
+        .ok()?
+        .into_decoder()
+        .ok()?;
+    let orientation = decoder.orientation().ok()?;
+    let mut image = DynamicImage::from_decoder(decoder).ok()?;
+    image.apply_orientation(orientation);
+    let small = image.thumbnail(SIDE, SIDE).to_rgb8();
+    let mut out = Vec::new();
+    JpegEncoder::new_with_quality(&mut out, 80)
+        .encode_image(&small)
+        .ok()?;
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use image::{Rgb, RgbImage};
+
+    #[test]
+    fn a_preview_fits_and_keeps_the_shape() {
+        let photo = RgbImage::from_fn(1200, 600, |x, _| Rgb([(x % 256) as u8, 10, 200]));
+        let mut png = Vec::new();
+        DynamicImage::ImageRgb8(photo)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        let thumb = make(std::io::Cursor::new(png)).unwrap();
+        let back = image::load_from_memory(&thumb).unwrap();
+        assert_eq!((back.width(), back.height()), (256, 128));
+        assert!(make(std::io::Cursor::new(b"\xFF\xD8\xFF garbage".to_vec())).is_none());
+    }
+
+    /// A phone held upright saves a landscape JPEG with EXIF orientation 6 (turn 90°
+    /// clockwise to view): the preview must come out portrait.
+    #[test]
+    fn a_preview_is_turned_upright_by_exif() {
+        use image::ImageEncoder;
+        let photo = RgbImage::from_fn(600, 200, |x, _| Rgb([(x % 256) as u8, 10, 200]));
+        // A big-endian TIFF block with one tag: Orientation (0x0112), SHORT, 6.
+        let exif = [
+            b'M', b'M', 0, 42, 0, 0, 0, 8, 0, 1, 0x01, 0x12, 0, 3, 0, 0, 0, 1, 0, 6, 0, 0, 0, 0, 0,
+            0,
+        ];
+        let mut jpeg = Vec::new();
+        let mut encoder = JpegEncoder::new_with_quality(&mut jpeg, 90);
+        encoder.set_exif_metadata(exif.to_vec()).unwrap();
+        encoder
+            .write_image(photo.as_raw(), 600, 200, image::ExtendedColorType::Rgb8)
+            .unwrap();
+        let thumb = make(std::io::Cursor::new(jpeg)).unwrap();
+        let back = image::load_from_memory(&thumb).unwrap();
+        assert_eq!((back.width(), back.height()), (85, 256));
+    }
+}
