@@ -27,6 +27,13 @@ pub enum BlobCommand {
         #[arg(long, env = "FICHE_SERVER")]
         server: Option<String>,
     },
+    /// Remove the photos and files this device holds that no record refers to any more
+    /// (never one still waiting to go to the server).
+    Gc {
+        /// Keep those stored here more recently than this many days.
+        #[arg(long, default_value_t = 30.0)]
+        grace_days: f64,
+    },
 }
 
 pub fn photo(book: &Book, client: &DocumentId, file: &Path) -> Result<()> {
@@ -65,11 +72,19 @@ pub fn attach(book: &Book, client: &DocumentId, file: &Path) -> Result<()> {
 }
 
 pub fn blob(book: &Book, command: BlobCommand) -> Result<()> {
-    let BlobCommand::Get {
-        hash,
-        output,
-        server,
-    } = command;
+    let (hash, output, server) = match command {
+        BlobCommand::Get {
+            hash,
+            output,
+            server,
+        } => (hash, output, server),
+        BlobCommand::Gc { grace_days } => {
+            let grace = std::time::Duration::from_secs_f64(grace_days.max(0.0) * 86_400.0);
+            let done = book.collect_blobs(grace)?;
+            println!("removed {} files ({} bytes)", done.blobs, done.bytes);
+            return Ok(());
+        }
+    };
     let hash: BlobHash = hash.parse()?;
     if book.blob(&hash)?.is_none() {
         let Some(server) = server else {

@@ -529,8 +529,10 @@ impl Book {
     /// Edits a client: `f` changes a copy, which is validated and then written field by field.
     pub fn edit_client(&self, id: &DocumentId, f: impl FnOnce(&mut Client)) -> Result<Edited> {
         let settings = self.settings()?;
+        let mut referenced_before = Default::default();
         let (client, changed) = self.edit_record(id, "edit", |c: &mut Client| {
             let altered_before = files::altered(c);
+            referenced_before = c.blob_hashes();
             f(c);
             if let Some(key) = files::altered(c)
                 .into_iter()
@@ -542,6 +544,11 @@ impl Book {
             }
             Ok(check::client(c, &self.options.rules, &settings)?)
         })?;
+        let newly_referenced = client
+            .blob_hashes()
+            .into_iter()
+            .filter(|h| !referenced_before.contains(h));
+        self.queue_held(newly_referenced)?;
         let duplicates = duplicates::find(&self.index_read(), &client, Some(*id));
         Ok(Edited {
             client,

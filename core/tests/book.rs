@@ -438,3 +438,33 @@ fn a_signed_report_cannot_be_changed_here_and_a_change_from_elsewhere_shows() {
     a.edit_client(&id, |c| c.notes = "Dispute: see report.".into())
         .unwrap();
 }
+
+#[test]
+fn collecting_blobs_removes_the_unreferenced_and_keeps_the_rest() {
+    use fiche_core::blob::{self, BlobHash};
+    let dir = tempfile::tempdir().unwrap();
+    let a = book(dir.path(), "alice");
+    let id = a
+        .create_client(walk_in("Marie Dupont", "+33612345678"))
+        .unwrap()
+        .id;
+    let kept = a.add_bytes(b"%PDF-1.7 contract", "contract.pdf").unwrap();
+    let dropped = a.add_bytes(b"%PDF-1.7 draft", "draft.pdf").unwrap();
+    a.attach(&id, kept.clone()).unwrap();
+    let hash = |f: &fiche_core::model::FileRef| f.hash.parse::<BlobHash>().unwrap();
+    // Queued for upload: kept whatever refers to it.
+    let none = a.collect_blobs(std::time::Duration::ZERO).unwrap();
+    assert_eq!(none.blobs, 0);
+    for f in [&kept, &dropped] {
+        blob::uploaded(a.store().as_ref(), &hash(f)).unwrap();
+    }
+    // Within the grace period: kept.
+    let none = a
+        .collect_blobs(std::time::Duration::from_secs(3600))
+        .unwrap();
+    assert_eq!(none.blobs, 0);
+    let done = a.collect_blobs(std::time::Duration::ZERO).unwrap();
+    assert_eq!((done.blobs, done.bytes), (1, dropped.size));
+    assert!(a.blob(&hash(&dropped)).unwrap().is_none());
+    assert!(a.blob(&hash(&kept)).unwrap().is_some());
+}

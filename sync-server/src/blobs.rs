@@ -5,10 +5,11 @@
 //! `fiche-blobs/partial/` and moves into place only once its size, hash and kind check out,
 //! so a partial blob is never served. The kind is told from the bytes, never from the client.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashSet};
 use std::io::{Read, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::extract::{Path as UrlPath, State};
@@ -17,9 +18,15 @@ use axum::response::{IntoResponse, Response};
 use fiche_core::blob::sniff::{self, SNIFF_BYTES};
 use fiche_core::blob::transfer::UPLOAD_OFFSET;
 use fiche_core::blob::BlobHash;
+use fiche_core::model::Client;
+use fiche_core::schema::{self, Kind};
+use fiche_core::store::Store;
+use fiche_core::{docstore, key, record, DocumentId};
 use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+use crate::ServerError;
 
 /// The most bytes one `PUT` may carry; larger blobs come in pieces.
 const MAX_PIECE: u64 = 16 << 20;
@@ -66,6 +73,51 @@ impl BlobFiles {
             files: self.clone(),
             hash,
         })
+    }
+}
+
+impl BlobFiles {
+    /// Removes the blob files that no stored record refers to and that were last written
+    /// more than `grace` ago, and partial uploads untouched as long; returns how many went.
+    ///
+    /// The grace period is what keeps a blob whose record has not arrived yet (uploaded
+    /// first, or referred to by a device still offline): it must exceed how long devices stay
+    /// away. A device that refers anew to a blob it holds queues it again for upload.
+    pub fn collect(&self, store: &dyn Store, grace: Duration) -> Result<usize, ServerError> {
+        let mut referenced = BTreeSet::new();
+        for key in store.keys(&key!["_docs"])? {
+            let Some(id) = key.get(1).and_then(|k| k.parse::<DocumentId>().ok()) else {
+                continue;
+            };
+            let Ok(Some(doc)) = docstore::load(store, &id) else {
+                continue;
+            };
+            if schema::kind_of(&doc) == Some(Kind::Client) {
+                if let Ok(client) = record::read::<Client>(&doc) {
+                    referenced.extend(client.blob_hashes());
+                }
+            }
+        }
+        let mut removed = 0;
+        for dir in [self.dir.clone(), self.dir.join("partial")] {
+            for entry in std::fs::read_dir(&dir)?.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let Ok(meta) = entry.metadata() else { continue };
+                if !meta.is_file() || referenced.contains(&name) {
+                    continue;
+                }
+                let age = meta
+                    .modified()
+                    .ok()
+                    .and_then(|m| m.elapsed().ok())
+                    .unwrap_or_default();
+                if age >= grace && std::fs::remove_file(entry.path()).is_ok() {
+                    tracing::info!(blob = %name, "unreferenced blob removed");
+                    removed += 1;
+                }
+            }
+        }
+        Ok(removed)
     }
 }
 

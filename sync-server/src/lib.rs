@@ -36,6 +36,10 @@ pub struct Config {
     pub max_message: usize,
     /// The largest blob (photo, attachment) accepted, in bytes.
     pub max_blob: u64,
+    /// Unreferenced blobs are removed once untouched this long.
+    pub blob_grace: Duration,
+    /// How often unreferenced blobs are looked for.
+    pub gc_every: Duration,
 }
 
 /// The server's stable identity, kept in the store: its peer id and its Automerge actor.
@@ -54,6 +58,27 @@ fn identity(store: &dyn Store) -> Result<(String, ActorId), ServerError> {
     };
     let peer = format!("fiche-server-{}", id.simple());
     Ok((peer, ActorId::from(id.as_bytes().as_slice())))
+}
+
+/// Removes unreferenced blobs every `every`, on a thread of its own (it reads every stored
+/// record; the hub goes on meanwhile).
+fn collect_blobs(
+    files: Arc<blobs::BlobFiles>,
+    store: Arc<dyn Store>,
+    grace: Duration,
+    every: Duration,
+) -> Result<(), ServerError> {
+    std::thread::Builder::new()
+        .name("fiche-blob-gc".into())
+        .spawn(move || loop {
+            std::thread::sleep(every);
+            match files.collect(store.as_ref(), grace) {
+                Ok(0) => {}
+                Ok(removed) => tracing::info!(removed, "blob collection done"),
+                Err(e) => tracing::error!(error = %e, "blob collection failed"),
+            }
+        })?;
+    Ok(())
 }
 
 /// Serves on `listener` until `shutdown` completes; then closes every connection and writes
@@ -102,7 +127,14 @@ pub async fn serve(
             source: fiche_core::store::StoreError::Backend(e.to_string()),
         }
     })?;
-    let app = routes::router(state).merge(blobs::router(Arc::new(files)));
+    let files = Arc::new(files);
+    collect_blobs(
+        files.clone(),
+        store.clone(),
+        config.blob_grace,
+        config.gc_every,
+    )?;
+    let app = routes::router(state).merge(blobs::router(files));
     // Sync frames are small and latency matters: no Nagle delay on accepted sockets.
     let listener = listener.tap_io(|tcp| {
         if let Err(e) = tcp.set_nodelay(true) {

@@ -39,6 +39,15 @@ struct Args {
     #[arg(long, env = "FICHE_MAX_BLOB_BYTES", default_value_t = fiche_core::blob::DEFAULT_MAX_BYTES)]
     max_blob_bytes: u64,
 
+    /// A blob no stored record refers to is removed once untouched this many days; it must
+    /// exceed how long a device may stay offline with a record referring to it.
+    #[arg(long, env = "FICHE_BLOB_GRACE_DAYS", default_value_t = 90.0)]
+    blob_grace_days: f64,
+
+    /// How often, in seconds, unreferenced blobs are looked for.
+    #[arg(long, env = "FICHE_GC_EVERY_SECONDS", default_value_t = 86_400)]
+    gc_every_seconds: u64,
+
     /// Log filter (`error`, `warn`, `info`, `debug`, `trace`, or per module, as RUST_LOG).
     #[arg(long, env = "FICHE_LOG", default_value = "info")]
     log: String,
@@ -77,6 +86,8 @@ async fn run(args: Args) -> anyhow::Result<()> {
         idle: Duration::from_secs(args.idle_seconds),
         max_message: args.max_message_bytes,
         max_blob: args.max_blob_bytes,
+        blob_grace: Duration::from_secs_f64(args.blob_grace_days.max(0.0) * 86_400.0),
+        gc_every: Duration::from_secs(args.gc_every_seconds.max(1)),
     };
     let server = tokio::spawn(serve(listener, config, stop_signal()));
     println!("fiche-server listening on {addr}");

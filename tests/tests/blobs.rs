@@ -288,3 +288,40 @@ fn another_device_shows_a_photo_by_its_preview_without_fetching_the_photo() -> R
     assert!(book.blob(&full)?.is_none());
     Ok(())
 }
+
+#[test]
+fn the_server_removes_unreferenced_blobs_and_keeps_referenced_ones() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    // No grace period, a collection every second: what the defaults do over 90 days.
+    let server = Server::start_with(
+        &tmp.path().join("server"),
+        None,
+        &["--blob-grace-days", "0", "--gc-every-seconds", "1"],
+    )?;
+    let a = tmp.path().join("a");
+    let kept = photo(50_000, 7);
+    let file = tmp.path().join("kept.jpg");
+    std::fs::write(&file, &kept)?;
+    let id = new_client(&a, "Piotr Nowak")?;
+    fiche(&a, &["attach", &id, &file.to_string_lossy()])?;
+    sync(&a, &server.url())?;
+    // A blob no record refers to (an upload whose record never came).
+    let orphan = photo(50_000, 8);
+    let orphan_hash = BlobHash::of(&orphan).to_string();
+    let r = server.http("PUT", &format!("/blobs/{orphan_hash}"), &[], &orphan, None)?;
+    assert_eq!(r.status, 201, "{}", r.text());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    while server_blobs(&server.data_dir)?.0.contains(&orphan_hash) {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the unreferenced blob is still there"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    assert_eq!(
+        server_blobs(&server.data_dir)?.0,
+        vec![BlobHash::of(&kept).to_string()],
+        "the referenced blob went too"
+    );
+    Ok(())
+}

@@ -7,6 +7,7 @@
 //! (an interrupted add or download) and is never read as a blob; a download resumes after the
 //! chunks already there. `["_upload", hash]` queues a blob added here for the server.
 
+pub mod gc;
 pub mod sniff;
 pub mod thumbnail;
 pub mod transfer;
@@ -76,6 +77,16 @@ pub struct BlobMeta {
     pub size: u64,
     /// Detected from the content (see [`sniff`]).
     pub media_type: String,
+    /// When it was stored here (Unix seconds): garbage collection spares recent blobs.
+    #[serde(default)]
+    pub added: i64,
+}
+
+pub(crate) fn now_seconds() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// Why a blob was refused or could not be moved.
@@ -109,7 +120,7 @@ pub enum BlobError {
 /// The limit the server applies by default, and the device before queueing.
 pub const DEFAULT_MAX_BYTES: u64 = 25 << 20;
 
-fn meta_key(hash: &BlobHash) -> Vec<String> {
+pub(crate) fn meta_key(hash: &BlobHash) -> Vec<String> {
     key!["_blob", hash, "meta"]
 }
 
@@ -117,7 +128,7 @@ fn chunk_key(hash: &BlobHash, index: u64) -> Vec<String> {
     key!["_blob", hash, "c", format!("{index:08}")]
 }
 
-fn upload_key(hash: &BlobHash) -> Vec<String> {
+pub(crate) fn upload_key(hash: &BlobHash) -> Vec<String> {
     key!["_upload", hash]
 }
 
@@ -173,9 +184,10 @@ pub fn add<R: Read>(
     let meta = BlobMeta {
         size,
         media_type: media_type.to_string(),
+        added: now_seconds(),
     };
-    if self::meta(store, &hash)?.is_some() {
-        return Ok((hash, meta));
+    if let Some(stored) = self::meta(store, &hash)? {
+        return Ok((hash, stored));
     }
     // Second pass: the chunks, a few at a time, then the meta (and the queue entry).
     let mut reader = open()?;
@@ -324,6 +336,7 @@ pub fn finish_download(store: &dyn Store, hash: &BlobHash) -> Result<BlobMeta, B
     let meta = BlobMeta {
         size,
         media_type: media_type.to_string(),
+        added: now_seconds(),
     };
     store.apply(vec![meta_write(hash, &meta)])?;
     Ok(meta)

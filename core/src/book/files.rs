@@ -128,6 +128,37 @@ impl Book {
         })
     }
 
+    /// Removes the blobs this device holds that none of its records refers to, that are not
+    /// waiting for upload, and that came more than `grace` ago.
+    pub fn collect_blobs(&self, grace: std::time::Duration) -> Result<blob::gc::Collected> {
+        let mut referenced = std::collections::BTreeSet::new();
+        for (id, kind) in self.documents()? {
+            if kind == crate::schema::Kind::Client.as_str() {
+                referenced.extend(self.client(&id)?.blob_hashes());
+            }
+        }
+        Ok(blob::gc::collect(self.store.as_ref(), &referenced, grace)?)
+    }
+
+    /// Queues for upload the blobs in `hashes` that this device holds: a record edited here
+    /// that now refers to a blob makes sure the server has it (a blob fetched from the server
+    /// may have been collected there since).
+    pub(super) fn queue_held(&self, hashes: impl IntoIterator<Item = String>) -> Result<()> {
+        let mut writes = Vec::new();
+        for hash in hashes {
+            let Ok(hash) = hash.parse::<BlobHash>() else {
+                continue;
+            };
+            if blob::meta(self.store.as_ref(), &hash)?.is_some() {
+                writes.push(crate::store::Write::Put(
+                    blob::upload_key(&hash),
+                    Vec::new(),
+                ));
+            }
+        }
+        Ok(self.store.apply(writes)?)
+    }
+
     /// What the store holds of a blob, if all of it is here.
     pub fn blob(&self, hash: &BlobHash) -> Result<Option<BlobMeta>> {
         Ok(blob::meta(self.store.as_ref(), hash)?)

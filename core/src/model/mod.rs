@@ -102,6 +102,22 @@ pub struct Client {
 }
 
 impl Client {
+    /// Every blob the record refers to (photo, files, intervention photos, signatures,
+    /// contract files, and their previews), as hashes.
+    pub fn blob_hashes(&self) -> std::collections::BTreeSet<String> {
+        let mut files: Vec<&FileRef> = self.photo.iter().chain(self.files.values()).collect();
+        for i in self.interventions.values() {
+            files.extend(i.photos.values());
+            files.extend(i.signature.as_ref().map(|s| &s.image));
+        }
+        files.extend(self.contracts.values().filter_map(|c| c.file.as_ref()));
+        files
+            .into_iter()
+            .flat_map(|f| std::iter::once(f.hash.clone()).chain(f.thumbnail.clone()))
+            .filter(|h| !h.is_empty())
+            .collect()
+    }
+
     /// What lists show: the display name, or first and last name, or the company name.
     pub fn display_name(&self) -> String {
         self.name.shown(&self.invoice.company_name)

@@ -42,6 +42,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn get(&self, key: &[String]) -> Result<Option<Vec<u8>>, StoreError>;
     /// Every entry whose key starts with `prefix`, in key order.
     fn scan(&self, prefix: &[String]) -> Result<Vec<(Key, Vec<u8>)>, StoreError>;
+    /// The keys [`Store::scan`] would return, without reading the values.
+    fn keys(&self, prefix: &[String]) -> Result<Vec<Key>, StoreError> {
+        Ok(self.scan(prefix)?.into_iter().map(|(k, _)| k).collect())
+    }
     /// Applies all writes atomically and durably: after a crash, all or none are there.
     fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError>;
 

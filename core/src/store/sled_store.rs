@@ -87,6 +87,16 @@ impl Store for SledStore {
             .collect()
     }
 
+    fn keys(&self, prefix: &[String]) -> Result<Vec<Key>, StoreError> {
+        let mut p = encode_key(prefix)?;
+        p.push(b'/');
+        self.db
+            .scan_prefix(p)
+            .keys()
+            .map(|k| Ok(decode_key(&k.map_err(backend)?)))
+            .collect()
+    }
+
     fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError> {
         if writes.is_empty() {
             return Ok(());
