@@ -325,3 +325,49 @@ fn the_server_removes_unreferenced_blobs_and_keeps_referenced_ones() -> Result<(
     );
     Ok(())
 }
+
+#[test]
+fn a_photo_taken_while_syncing_live_goes_up_at_once() -> Result<()> {
+    use fiche_core::sync::{sync_live, SyncOptions};
+    let tmp = tempfile::tempdir()?;
+    let server = Server::start(&tmp.path().join("server"), None)?;
+    let book = fiche_tests::device(&tmp.path().join("a"));
+    let id = book.create_client(fiche_core::model::Client {
+        name: fiche_core::model::Name {
+            display: "Zofia Kowalska".into(),
+            ..Default::default()
+        },
+        ..Default::default()
+    })?;
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (live, url) = (book.clone(), server.url());
+    let engine = std::thread::spawn(move || -> Result<()> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(sync_live(live, &SyncOptions::new(url), |_| {}, async {
+            let _ = stopped.await;
+        }))?;
+        Ok(())
+    });
+    // Online and in sync: the front desk takes the photo now.
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let bytes = photo(200_000, 9);
+    let file = book.add_bytes(&bytes, "desk.jpg")?;
+    book.set_photo(&id.id, file)?;
+    let hash = BlobHash::of(&bytes).to_string();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !server_blobs(&server.data_dir)?.0.contains(&hash) {
+        anyhow::ensure!(
+            std::time::Instant::now() < deadline,
+            "the photo did not reach the server while syncing live"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = stop.send(());
+    engine
+        .join()
+        .map_err(|_| anyhow::anyhow!("the engine panicked"))??;
+    assert!(book.queued_uploads()?.is_empty());
+    Ok(())
+}
