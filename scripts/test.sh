@@ -10,6 +10,11 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 npm ci --prefix tests/js --no-audit --no-fund
 # End-to-end tests start the real binaries: build them first.
 cargo build --workspace --bins --locked
+# The mobile walk-in flow through the generated Python bindings, against the real server.
+target="${CARGO_TARGET_DIR:-target}"
+scripts/bindings.sh python "$target/bindings/python"
+FICHE_PY_BINDINGS="$target/bindings/python" FICHE_SERVER_BIN="$target/debug/fiche-server" \
+    python3 -m unittest discover -s tests/python -v
 # --all-targets also runs the criterion benchmarks once each, in test mode, on small data.
 FICHE_BENCH_QUICK=1 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked

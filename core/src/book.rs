@@ -562,6 +562,13 @@ impl Book {
         self.edit_client(id, |c| c.archived = archived)
     }
 
+    /// The clients already filed that `draft` looks like (to warn while it is typed).
+    /// Phones are compared once read as E.164 when the draft already validates.
+    pub fn similar(&self, draft: &Client) -> Vec<Duplicate> {
+        let normalized = self.check(draft).unwrap_or_else(|_| draft.clone());
+        duplicates::find(&self.index_read(), &normalized, None)
+    }
+
     pub fn summary(&self, id: &DocumentId) -> Option<Summary> {
         self.index_read().get(id).cloned()
     }

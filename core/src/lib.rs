@@ -45,6 +45,7 @@ pub mod schema;
 pub mod store;
 pub mod sync;
 pub mod validate;
+pub mod walk_in;
 
 pub use book::{Absorb, Absorbed, Book, Change, Created, Edited, Merged, Options};
 pub use error::{Error, Result};

@@ -1,0 +1,223 @@
+//! The records apps exchange with the store, and their conversions to and from fiche-core's.
+
+use fiche_core::duplicates::Duplicate;
+use fiche_core::index::Summary;
+use fiche_core::model::FileRef;
+use fiche_core::walk_in;
+
+/// The walk-in form (see `fiche_core::walk_in::WalkIn`).
+#[derive(Debug, Clone, Default, uniffi::Record)]
+pub struct WalkIn {
+    pub client_type: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub company_name: String,
+    pub vat_number: String,
+    pub phone: String,
+    pub email: String,
+    pub birthday: String,
+    pub groups: Vec<String>,
+    pub notes: String,
+    pub consent: bool,
+}
+
+impl From<WalkIn> for walk_in::WalkIn {
+    fn from(w: WalkIn) -> Self {
+        Self {
+            client_type: w.client_type,
+            first_name: w.first_name,
+            last_name: w.last_name,
+            company_name: w.company_name,
+            vat_number: w.vat_number,
+            phone: w.phone,
+            email: w.email,
+            birthday: w.birthday,
+            groups: w.groups,
+            notes: w.notes,
+            consent: w.consent,
+        }
+    }
+}
+
+impl From<walk_in::WalkIn> for WalkIn {
+    fn from(w: walk_in::WalkIn) -> Self {
+        Self {
+            client_type: w.client_type,
+            first_name: w.first_name,
+            last_name: w.last_name,
+            company_name: w.company_name,
+            vat_number: w.vat_number,
+            phone: w.phone,
+            email: w.email,
+            birthday: w.birthday,
+            groups: w.groups,
+            notes: w.notes,
+            consent: w.consent,
+        }
+    }
+}
+
+/// A client filed earlier that the form looks like.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct DuplicateMatch {
+    pub id: String,
+    pub name: String,
+    /// In words: "same phone +33…", "similar name (0.95)".
+    pub reasons: Vec<String>,
+}
+
+impl From<Duplicate> for DuplicateMatch {
+    fn from(d: Duplicate) -> Self {
+        Self {
+            id: d.id.to_string(),
+            name: d.name,
+            reasons: d.reasons.iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+/// A client just filed, and the ones it looks like.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct Created {
+    pub id: String,
+    pub duplicates: Vec<DuplicateMatch>,
+}
+
+/// A line of the client list.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ClientRow {
+    pub id: String,
+    pub name: String,
+    pub city: String,
+    pub phones: Vec<String>,
+    pub emails: Vec<String>,
+    pub archived: bool,
+    /// Fields with concurrent edits to settle.
+    pub conflicts: u32,
+}
+
+impl From<Summary> for ClientRow {
+    fn from(s: Summary) -> Self {
+        Self {
+            id: s.id.to_string(),
+            name: s.name,
+            city: s.city,
+            phones: s.phones,
+            emails: s.emails,
+            archived: s.archived,
+            conflicts: s.conflicts as u32,
+        }
+    }
+}
+
+/// A photo or file held by a record.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct FileInfo {
+    pub hash: String,
+    pub size: u64,
+    pub media_type: String,
+    pub name: String,
+    /// Hash of the small preview of a photo, if it has one.
+    pub thumbnail: Option<String>,
+}
+
+impl From<FileRef> for FileInfo {
+    fn from(f: FileRef) -> Self {
+        Self {
+            hash: f.hash,
+            size: f.size,
+            media_type: f.media_type,
+            name: f.name,
+            thumbnail: f.thumbnail,
+        }
+    }
+}
+
+/// A contact linked to the client.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ContactRow {
+    pub id: String,
+    pub role: String,
+}
+
+/// One client as its detail screen shows it.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ClientCard {
+    pub id: String,
+    pub name: String,
+    pub form: WalkIn,
+    pub photo: Option<FileInfo>,
+    pub contacts: Vec<ContactRow>,
+    pub sites: Vec<String>,
+    pub interventions: Vec<String>,
+    pub files: Vec<FileInfo>,
+}
+
+/// A field two devices wrote at once: the value shown and the others.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ConflictInfo {
+    pub path: String,
+    /// JSON of the value shown now.
+    pub shown: String,
+    /// JSON of the others; pick one by its position, 1 for the first.
+    pub others: Vec<String>,
+}
+
+/// The organisation's lists for the form.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct SettingsInfo {
+    pub name: String,
+    pub client_types: Vec<String>,
+    pub groups: Vec<String>,
+}
+
+/// What a sync did.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct SyncSummary {
+    pub documents: u64,
+    pub received: u64,
+    pub uploaded: u64,
+}
+
+/// What the sync engine is doing, for the status bar.
+#[derive(Debug, Clone, uniffi::Enum)]
+pub enum SyncStatus {
+    Connecting { attempt: u32 },
+    Offline { reason: String, retry_in_ms: u64 },
+    Syncing { done: u64, total: u64 },
+    UpToDate { documents: u64 },
+    Received { id: String, created: bool },
+    Uploading { done: u64, total: u64 },
+    Problem { reason: String },
+}
+
+impl From<fiche_core::sync::Status> for SyncStatus {
+    fn from(s: fiche_core::sync::Status) -> Self {
+        use fiche_core::sync::Status;
+        match s {
+            Status::Connecting { attempt } => SyncStatus::Connecting { attempt },
+            Status::Offline { reason, retry_in } => SyncStatus::Offline {
+                reason,
+                retry_in_ms: retry_in.as_millis() as u64,
+            },
+            Status::Syncing { done, total } => SyncStatus::Syncing {
+                done: done as u64,
+                total: total as u64,
+            },
+            Status::UpToDate { documents } => SyncStatus::UpToDate {
+                documents: documents as u64,
+            },
+            Status::Received { id, created, .. } => SyncStatus::Received {
+                id: id.to_string(),
+                created,
+            },
+            Status::Uploading { done, total, .. } => SyncStatus::Uploading { done, total },
+            Status::Skipped { id, reason } => SyncStatus::Problem {
+                reason: format!("{id}: {reason}"),
+            },
+            Status::UploadRefused { hash, reason } => SyncStatus::Problem {
+                reason: format!("{hash}: {reason}"),
+            },
+        }
+    }
+}
