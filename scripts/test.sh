@@ -15,6 +15,16 @@ target="${CARGO_TARGET_DIR:-target}"
 scripts/bindings.sh python "$target/bindings/python"
 FICHE_PY_BINDINGS="$target/bindings/python" FICHE_SERVER_BIN="$target/debug/fiche-server" \
     python3 -m unittest discover -s tests/python -v
+# Swift: no Swift compiler here; the generated C header must compile (clang, from Debian).
+if ! command -v clang >/dev/null; then
+    apt-get install -y -qq --no-install-recommends clang >/dev/null ||
+        { apt-get update -qq && apt-get install -y -qq --no-install-recommends clang >/dev/null; }
+fi
+scripts/bindings.sh swift "$target/bindings/swift"
+clang -fsyntax-only -Wall -Werror -Wno-pragma-once-outside-header -x c \
+    "$target/bindings/swift/fiche_mobileFFI.h"
+# Kotlin: generated (compiled and run on the JVM by the Mobile issue's Kotlin test, to come).
+scripts/bindings.sh kotlin "$target/bindings/kotlin"
 # --all-targets also runs the criterion benchmarks once each, in test mode, on small data.
 FICHE_BENCH_QUICK=1 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
