@@ -23,8 +23,9 @@ fi
 scripts/bindings.sh swift "$target/bindings/swift"
 clang -fsyntax-only -Wall -Werror -Wno-pragma-once-outside-header -x c \
     "$target/bindings/swift/fiche_mobileFFI.h"
-# Kotlin: generated (compiled and run on the JVM by the Mobile issue's Kotlin test, to come).
-scripts/bindings.sh kotlin "$target/bindings/kotlin"
+# Kotlin: the same walk-in flow compiled with kotlinc and run on the JVM (installs kotlinc
+# from npm and JNA from Debian).
+scripts/kotlin-test.sh
 # --all-targets also runs the criterion benchmarks once each, in test mode, on small data.
 FICHE_BENCH_QUICK=1 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
