@@ -135,6 +135,23 @@ impl FicheStore {
         Ok(edited.duplicates.into_iter().map(Into::into).collect())
     }
 
+    /// Files a contact person and links them to the client with `role`; returns their id.
+    pub fn add_contact(
+        &self,
+        client_id: String,
+        contact: ContactInfo,
+        role: String,
+    ) -> Result<String, FicheError> {
+        let contact_id = self.book.create_contact(contact.into())?;
+        self.book
+            .link_contact(&self::id(&client_id)?, &contact_id, &role)?;
+        Ok(contact_id.to_string())
+    }
+
+    pub fn contact(&self, id: String) -> Result<ContactInfo, FicheError> {
+        Ok(self.book.contact(&self::id(&id)?)?.into())
+    }
+
     /// Makes the camera's photo (JPEG, PNG, HEIC…) the client's; it is kept here and sent
     /// on the next sync. A preview is made for lists.
     pub fn set_photo(

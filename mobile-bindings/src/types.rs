@@ -140,6 +140,65 @@ pub struct ContactRow {
     pub role: String,
 }
 
+/// A contact person (a client's accountant, travel companion, site manager…).
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct ContactInfo {
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: String,
+    pub email: String,
+}
+
+impl From<ContactInfo> for fiche_core::model::Contact {
+    fn from(c: ContactInfo) -> Self {
+        use fiche_core::model::{new_key, Email, Name, Phone};
+        let mut contact = fiche_core::model::Contact {
+            name: Name {
+                first: c.first_name,
+                last: c.last_name,
+                ..Name::default()
+            },
+            ..Default::default()
+        };
+        if !c.phone.trim().is_empty() {
+            let phone = Phone {
+                label: "mobile".into(),
+                number: c.phone,
+            };
+            contact.phones.insert(new_key(), phone);
+        }
+        if !c.email.trim().is_empty() {
+            let email = Email {
+                label: String::new(),
+                address: c.email,
+            };
+            contact.emails.insert(new_key(), email);
+        }
+        contact
+    }
+}
+
+impl From<fiche_core::model::Contact> for ContactInfo {
+    fn from(c: fiche_core::model::Contact) -> Self {
+        Self {
+            first_name: c.name.first,
+            last_name: c.name.last,
+            phone: c
+                .phones
+                .into_values()
+                .next()
+                .map(|p| p.number)
+                .unwrap_or_default(),
+            email: c
+                .emails
+                .into_values()
+                .next()
+                .map(|e| e.address)
+                .unwrap_or_default(),
+        }
+    }
+}
+
 /// One client as its detail screen shows it.
 #[derive(Debug, Clone, uniffi::Record)]
 pub struct ClientCard {

@@ -100,6 +100,8 @@ class WalkInFlow(unittest.TestCase):
             self.assertEqual(created.duplicates, [])
             photo = png(320, 240)
             info = desk.set_photo(created.id, photo, "marie.png")
+            contact = fm.ContactInfo(first_name="Jean", last_name="Dupont", phone="+33687654321", email="")
+            contact_id = desk.add_contact(created.id, contact, "husband")
             self.assertEqual(info.media_type, "image/png")
             self.assertIsNotNone(info.thumbnail)
 
@@ -135,6 +137,8 @@ class WalkInFlow(unittest.TestCase):
                 self.assertEqual(rows[0].phones, ["+33612345678"])
                 card = office.client(created.id)
                 self.assertEqual(card.photo.hash, info.hash)
+                self.assertEqual([(c.id, c.role) for c in card.contacts], [(contact_id, "husband")])
+                self.assertEqual(office.contact(contact_id).first_name, "Jean")
                 self.assertIsNone(office.file(info.hash))
                 fetched = asyncio.run(office.fetch_file(server.url, info.hash))
                 self.assertEqual(fetched, photo)
