@@ -12,7 +12,7 @@ use fiche_core::blob::transfer::Transfer;
 use fiche_core::index::{Filter, Page};
 use fiche_core::sync::{sync_live, sync_once, SyncOptions};
 use fiche_core::validate::Rules;
-use fiche_core::walk_in::{self, today};
+use fiche_core::walk_in::{today, WalkIn};
 use fiche_core::{Book, DocumentId, Options};
 
 pub use error::{FicheError, FieldProblem};
@@ -80,7 +80,7 @@ impl FicheStore {
 
     /// Clients already filed that the form, as typed so far, looks like.
     pub fn similar(&self, form: WalkIn) -> Vec<DuplicateMatch> {
-        let draft = walk_in::WalkIn::from(form).into_client(self.book.member(), &today());
+        let draft = form.into_client(self.book.member(), &today());
         self.book
             .similar(&draft)
             .into_iter()
@@ -90,7 +90,7 @@ impl FicheStore {
 
     /// Files the client; invalid fields are refused with their names and nothing is written.
     pub fn create_client(&self, form: WalkIn) -> Result<Created, FicheError> {
-        let draft = walk_in::WalkIn::from(form).into_client(self.book.member(), &today());
+        let draft = form.into_client(self.book.member(), &today());
         let created = self.book.create_client(draft)?;
         Ok(Created {
             id: created.id.to_string(),
@@ -128,7 +128,6 @@ impl FicheStore {
     /// Writes the form over the client; returns the clients it now looks like.
     pub fn edit_client(&self, id: String, form: WalkIn) -> Result<Vec<DuplicateMatch>, FicheError> {
         let member = self.book.member().to_string();
-        let form = walk_in::WalkIn::from(form);
         let edited = self
             .book
             .edit_client(&self::id(&id)?, |c| form.apply(c, &member, &today()))?;
@@ -262,7 +261,7 @@ fn card(id: DocumentId, c: fiche_core::model::Client) -> ClientCard {
     ClientCard {
         id: id.to_string(),
         name: c.display_name(),
-        form: walk_in::WalkIn::of(&c).into(),
+        form: WalkIn::of(&c),
         photo: c.photo.clone().map(Into::into),
         contacts: c
             .contacts

@@ -3,10 +3,10 @@
 use fiche_core::duplicates::Duplicate;
 use fiche_core::index::Summary;
 use fiche_core::model::FileRef;
-use fiche_core::walk_in;
+use fiche_core::walk_in::WalkIn;
 
-/// The walk-in form (see `fiche_core::walk_in::WalkIn`).
-#[derive(Debug, Clone, Default, uniffi::Record)]
+/// The walk-in form: `fiche_core::walk_in::WalkIn` itself, exported as a record.
+#[uniffi::remote(Record)]
 pub struct WalkIn {
     pub client_type: String,
     pub first_name: String,
@@ -19,42 +19,6 @@ pub struct WalkIn {
     pub groups: Vec<String>,
     pub notes: String,
     pub consent: bool,
-}
-
-impl From<WalkIn> for walk_in::WalkIn {
-    fn from(w: WalkIn) -> Self {
-        Self {
-            client_type: w.client_type,
-            first_name: w.first_name,
-            last_name: w.last_name,
-            company_name: w.company_name,
-            vat_number: w.vat_number,
-            phone: w.phone,
-            email: w.email,
-            birthday: w.birthday,
-            groups: w.groups,
-            notes: w.notes,
-            consent: w.consent,
-        }
-    }
-}
-
-impl From<walk_in::WalkIn> for WalkIn {
-    fn from(w: walk_in::WalkIn) -> Self {
-        Self {
-            client_type: w.client_type,
-            first_name: w.first_name,
-            last_name: w.last_name,
-            company_name: w.company_name,
-            vat_number: w.vat_number,
-            phone: w.phone,
-            email: w.email,
-            birthday: w.birthday,
-            groups: w.groups,
-            notes: w.notes,
-            consent: w.consent,
-        }
-    }
 }
 
 /// A client filed earlier that the form looks like.
