@@ -48,6 +48,9 @@ pub fn once(book: Book, server: &str, json: bool) -> Result<()> {
         Status::UploadRefused { hash, reason } => {
             bar.println(format!("the server refused {hash}: {reason}"))
         }
+        Status::UploadsWaiting { reason } => {
+            bar.println(format!("photos and files wait for the next sync: {reason}"))
+        }
         _ => {}
     }));
     bar.finish_and_clear();
@@ -123,6 +126,9 @@ pub fn watch(book: Book, server: &str) -> Result<()> {
                 Status::Uploading { .. } => return,
                 Status::UploadRefused { hash, reason } => {
                     format!("the server refused {hash}: {reason}")
+                }
+                Status::UploadsWaiting { reason } => {
+                    format!("photos and files wait for the next sync: {reason}")
                 }
             };
             println!("{line}");

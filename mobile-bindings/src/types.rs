@@ -241,6 +241,7 @@ impl From<fiche_core::sync::Status> for SyncStatus {
             Status::UploadRefused { hash, reason } => SyncStatus::Problem {
                 reason: format!("{hash}: {reason}"),
             },
+            Status::UploadsWaiting { reason } => SyncStatus::Problem { reason },
         }
     }
 }

@@ -371,3 +371,28 @@ fn a_photo_taken_while_syncing_live_goes_up_at_once() -> Result<()> {
     assert!(book.queued_uploads()?.is_empty());
     Ok(())
 }
+
+#[test]
+fn through_a_server_without_blob_endpoints_records_sync_and_photos_wait() -> Result<()> {
+    // The official JavaScript automerge-repo server syncs documents but has no /blobs.
+    let tmp = tempfile::tempdir()?;
+    let js = fiche_tests::JsServer::start(&tmp.path().join("js"))?;
+    let book = fiche_tests::device(&tmp.path().join("a"));
+    let id = book.create_client(fiche_core::model::Client {
+        name: fiche_core::model::Name {
+            display: "Pablo García".into(),
+            ..Default::default()
+        },
+        ..Default::default()
+    })?;
+    let photo = book.add_bytes(&photo(10_000, 10), "p.jpg")?;
+    book.set_photo(&id.id, photo)?;
+    let report = fiche_tests::sync_book(&book, &js.url());
+    assert_eq!(report.uploaded, 0);
+    assert_eq!(
+        book.queued_uploads()?.len(),
+        1,
+        "the photo must stay queued"
+    );
+    Ok(())
+}

@@ -84,6 +84,11 @@ pub enum Status {
         done: u64,
         total: u64,
     },
+    /// Photos and files could not be sent now (the server's blob endpoint is unreachable);
+    /// they stay queued for the next sync.
+    UploadsWaiting {
+        reason: String,
+    },
     /// A photo or file the server would not take (it stays queued here).
     UploadRefused {
         hash: String,
@@ -270,9 +275,10 @@ async fn session(
         let progress = s.progress();
         if s.up_to_date() {
             if !was_up_to_date {
-                // Records first, then the photos and files they refer to.
+                // Records first, then the photos and files they refer to. Records in sync
+                // are not undone by files that cannot go yet: those stay queued.
                 if let Err(reason) = upload(book, &options.url, on, report).await {
-                    return Ok((End::Retry(reason), true));
+                    on(Status::UploadsWaiting { reason });
                 }
                 on(Status::UpToDate {
                     documents: progress.1,
