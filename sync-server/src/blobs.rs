@@ -194,7 +194,7 @@ async fn get_blob(
     }
     let media_type = sniff::media_type(&head).unwrap_or("application/octet-stream");
     let len = end + 1 - start;
-    let body = Body::from_stream(tokio_util_like::read_stream(file, len));
+    let body = Body::from_stream(file_stream::read(file, len));
     let mut response = Response::new(body);
     let h = response.headers_mut();
     h.insert(header::CONTENT_TYPE, HeaderValue::from_static(media_type));
@@ -422,11 +422,11 @@ async fn hash_file(path: PathBuf) -> std::io::Result<BlobHash> {
 }
 
 /// A file read as a stream of chunks, without holding it whole.
-mod tokio_util_like {
+mod file_stream {
     use axum::body::Bytes;
     use tokio::io::AsyncReadExt;
 
-    pub fn read_stream(
+    pub fn read(
         file: tokio::fs::File,
         len: u64,
     ) -> impl futures_util::Stream<Item = std::io::Result<Bytes>> {
