@@ -26,6 +26,8 @@ pub enum BlobCommand {
         output: PathBuf,
         #[arg(long, env = "FICHE_SERVER")]
         server: Option<String>,
+        #[command(flatten)]
+        ca: crate::sync::CaArg,
     },
     /// Remove the photos and files this device holds that no record refers to any more
     /// (never one still waiting to go to the server).
@@ -72,12 +74,13 @@ pub fn attach(book: &Book, client: &DocumentId, file: &Path) -> Result<()> {
 }
 
 pub fn blob(book: &Book, command: BlobCommand) -> Result<()> {
-    let (hash, output, server) = match command {
+    let (hash, output, server, ca) = match command {
         BlobCommand::Get {
             hash,
             output,
             server,
-        } => (hash, output, server),
+            ca,
+        } => (hash, output, server, ca),
         BlobCommand::Gc { grace_days } => {
             let grace = std::time::Duration::from_secs_f64(grace_days.max(0.0) * 86_400.0);
             let done = book.collect_blobs(grace)?;
@@ -90,7 +93,7 @@ pub fn blob(book: &Book, command: BlobCommand) -> Result<()> {
         let Some(server) = server else {
             anyhow::bail!("this device does not have {hash}; pass --server to fetch it");
         };
-        let transfer = Transfer::new(&server)?;
+        let transfer = Transfer::new(&server, ca.load()?.as_deref())?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;

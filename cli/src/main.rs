@@ -122,9 +122,11 @@ enum Command {
     /// Sync once with a server: send what is new here, fetch every record of the
     /// organisation; shows progress; returns when both sides agree.
     Sync {
-        /// The sync server, e.g. ws://127.0.0.1:3030
+        /// The sync server, e.g. ws://127.0.0.1:3030 (wss:// for TLS)
         #[arg(long, env = "FICHE_SERVER")]
         server: String,
+        #[command(flatten)]
+        ca: sync::CaArg,
         /// Print the report as JSON.
         #[arg(long)]
         json: bool,
@@ -134,6 +136,8 @@ enum Command {
     Watch {
         #[arg(long, env = "FICHE_SERVER")]
         server: String,
+        #[command(flatten)]
+        ca: sync::CaArg,
     },
     /// A client's photo.
     Photo {
@@ -346,8 +350,8 @@ fn run(cli: Cli) -> Result<()> {
             files::attach(&book, &resolve_id(&book, &client)?, &file)?
         }
         Command::Blob { command } => files::blob(&book, command)?,
-        Command::Sync { server, json } => sync::once(book, &server, json)?,
-        Command::Watch { server } => sync::watch(book, &server)?,
+        Command::Sync { server, ca, json } => sync::once(book, &server, ca.load()?, json)?,
+        Command::Watch { server, ca } => sync::watch(book, &server, ca.load()?)?,
     }
     Ok(())
 }

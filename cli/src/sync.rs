@@ -8,6 +8,24 @@ use fiche_core::sync::{sync_live, sync_once, Status, SyncOptions};
 use fiche_core::Book;
 use indicatif::{ProgressBar, ProgressStyle};
 
+/// `--ca FILE`: the organisation's CA certificate, for a `wss://` server it signed.
+#[derive(Debug, clap::Args)]
+pub struct CaArg {
+    /// CA certificate (PEM) that signed the server's certificate, when it is not a public CA
+    #[arg(long, env = "FICHE_CA")]
+    ca: Option<std::path::PathBuf>,
+}
+
+impl CaArg {
+    pub fn load(&self) -> Result<Option<Vec<u8>>> {
+        use anyhow::Context;
+        self.ca
+            .as_ref()
+            .map(|p| std::fs::read(p).with_context(|| format!("cannot read {}", p.display())))
+            .transpose()
+    }
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -15,7 +33,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// Syncs once with the server; prints what happened.
-pub fn once(book: Book, server: &str, json: bool) -> Result<()> {
+pub fn once(book: Book, server: &str, ca: Option<Vec<u8>>, json: bool) -> Result<()> {
     let bar = ProgressBar::new(0).with_style(
         ProgressStyle::with_template("{spinner} {msg} [{bar:30}] {pos}/{len} documents")?
             .progress_chars("=> "),
@@ -25,7 +43,10 @@ pub fn once(book: Book, server: &str, json: bool) -> Result<()> {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let book = Arc::new(book);
-    let options = SyncOptions::new(server);
+    let options = SyncOptions {
+        ca,
+        ..SyncOptions::new(server)
+    };
     let report = runtime()?.block_on(sync_once(book, &options, |status| match status {
         Status::Syncing { done, total } => {
             bar.set_length(total as u64);
@@ -84,10 +105,11 @@ pub fn once(book: Book, server: &str, json: bool) -> Result<()> {
 }
 
 /// Syncs live until Ctrl-C; prints each change as it arrives and each status change.
-pub fn watch(book: Book, server: &str) -> Result<()> {
+pub fn watch(book: Book, server: &str, ca: Option<Vec<u8>>) -> Result<()> {
     let book = Arc::new(book);
     let options = SyncOptions {
         attempts: None,
+        ca,
         ..SyncOptions::new(server)
     };
     let shown = book.clone();

@@ -44,6 +44,7 @@ pub mod record;
 pub mod schema;
 pub mod store;
 pub mod sync;
+pub mod tls;
 pub mod validate;
 pub mod walk_in;
 

@@ -37,6 +37,8 @@ struct Live {
 pub struct FicheStore {
     book: Arc<Book>,
     live: Mutex<Option<Live>>,
+    /// The organisation's CA certificate (PEM), for a server whose certificate it signed.
+    ca: Mutex<Option<Vec<u8>>>,
 }
 
 impl std::fmt::Debug for FicheStore {
@@ -65,7 +67,21 @@ impl FicheStore {
         Ok(Arc::new(Self {
             book: Arc::new(book),
             live: Mutex::new(None),
+            ca: Mutex::new(None),
         }))
+    }
+
+    /// Trusts the organisation's own CA (PEM) for `wss://`/`https://` servers, besides the
+    /// public ones.
+    pub fn trust_ca(&self, pem: Vec<u8>) -> Result<(), FicheError> {
+        fiche_core::tls::certificates(&pem).map_err(|reason| FicheError::Invalid {
+            problems: vec![FieldProblem {
+                field: "ca".into(),
+                reason,
+            }],
+        })?;
+        *self.ca.lock().unwrap_or_else(|p| p.into_inner()) = Some(pem);
+        Ok(())
     }
 
     /// The client types and groups the form offers.
@@ -178,7 +194,7 @@ impl FicheStore {
     /// A photo or file from the server (kept here afterwards).
     pub async fn fetch_file(&self, server: String, hash: String) -> Result<Vec<u8>, FicheError> {
         let parsed = hash.parse()?;
-        Transfer::new(&server)?
+        Transfer::new(&server, self.ca().as_deref())?
             .fetch(self.book.store().as_ref(), &parsed, |_| {})
             .await?;
         self.file(hash)?.ok_or(FicheError::NotFound {
@@ -188,7 +204,11 @@ impl FicheStore {
 
     /// Syncs once with the server (records both ways, then photos and files up).
     pub async fn sync_once(&self, server: String) -> Result<SyncSummary, FicheError> {
-        let report = sync_once(self.book.clone(), &SyncOptions::new(server), |_| {}).await?;
+        let options = SyncOptions {
+            ca: self.ca(),
+            ..SyncOptions::new(server)
+        };
+        let report = sync_once(self.book.clone(), &options, |_| {}).await?;
         Ok(SyncSummary {
             documents: report.documents as u64,
             received: report.received as u64,
@@ -207,6 +227,7 @@ impl FicheStore {
         let book = self.book.clone();
         let options = SyncOptions {
             attempts: None,
+            ca: self.ca(),
             ..SyncOptions::new(server)
         };
         let thread = std::thread::Builder::new()
@@ -253,6 +274,12 @@ impl FicheStore {
             &self.book.client(&id)?,
             &id,
         ))
+    }
+}
+
+impl FicheStore {
+    fn ca(&self) -> Option<Vec<u8>> {
+        self.ca.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 }
 

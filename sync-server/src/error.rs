@@ -15,4 +15,6 @@ pub enum ServerError {
     },
     #[error("network: {0}")]
     Io(#[from] std::io::Error),
+    #[error("TLS: {0}")]
+    Tls(String),
 }

@@ -10,6 +10,7 @@ pub mod docs;
 pub mod error;
 pub mod hub;
 pub mod routes;
+pub mod tls;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -40,6 +41,8 @@ pub struct Config {
     pub blob_grace: Duration,
     /// How often unreferenced blobs are looked for.
     pub gc_every: Duration,
+    /// Serve HTTPS and WSS instead of HTTP (see [`tls::server_config`]).
+    pub tls: Option<Arc<rustls::ServerConfig>>,
 }
 
 /// The server's stable identity, kept in the store: its peer id and its Automerge actor.
@@ -135,21 +138,30 @@ pub async fn serve(
         config.gc_every,
     )?;
     let app = routes::router(state).merge(blobs::router(files));
-    // Sync frames are small and latency matters: no Nagle delay on accepted sockets.
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+    let stop = async move {
+        shutdown.await;
+        tracing::info!("shutting down: closing connections and writing documents");
+        let (done, finished) = tokio::sync::oneshot::channel();
+        closer.send_shutdown(done);
+        let _ = finished.await;
+    };
+    match &config.tls {
+        Some(tls) => {
+            let tls = tls::TlsListener::new(listener, tls.clone())?;
+            axum::serve(tls, app).with_graceful_shutdown(stop).await?;
         }
-    });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(async move {
-            shutdown.await;
-            tracing::info!("shutting down: closing connections and writing documents");
-            let (done, finished) = tokio::sync::oneshot::channel();
-            closer.send_shutdown(done);
-            let _ = finished.await;
-        })
-        .await?;
+        None => {
+            // Sync frames are small and latency matters: no Nagle delay on accepted sockets.
+            let listener = listener.tap_io(|tcp| {
+                if let Err(e) = tcp.set_nodelay(true) {
+                    tracing::warn!(error = %e, "cannot set TCP_NODELAY");
+                }
+            });
+            axum::serve(listener, app)
+                .with_graceful_shutdown(stop)
+                .await?;
+        }
+    }
     let _ = tokio::task::spawn_blocking(move || thread.join()).await;
     tracing::info!("stopped");
     Ok(())

@@ -44,6 +44,14 @@ struct Args {
     #[arg(long, env = "FICHE_BLOB_GRACE_DAYS", default_value_t = 90.0)]
     blob_grace_days: f64,
 
+    /// Certificate chain (PEM) to serve HTTPS and WSS; needs --tls-key.
+    #[arg(long, env = "FICHE_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+
+    /// Private key (PEM) of --tls-cert.
+    #[arg(long, env = "FICHE_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+
     /// How often, in seconds, unreferenced blobs are looked for.
     #[arg(long, env = "FICHE_GC_EVERY_SECONDS", default_value_t = 86_400)]
     gc_every_seconds: u64,
@@ -88,6 +96,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
         max_blob: args.max_blob_bytes,
         blob_grace: Duration::from_secs_f64(args.blob_grace_days.max(0.0) * 86_400.0),
         gc_every: Duration::from_secs(args.gc_every_seconds.max(1)),
+        tls: match args.tls_cert.zip(args.tls_key) {
+            Some((cert, key)) => Some(fiche_sync_server::tls::server_config(&cert, &key)?),
+            None => None,
+        },
     };
     let server = tokio::spawn(serve(listener, config, stop_signal()));
     println!("fiche-server listening on {addr}");

@@ -113,6 +113,8 @@ pub enum BlobError {
     Server(String),
     #[error("cannot reach the server: {0}")]
     Unreachable(String),
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error(transparent)]
     Storage(#[from] StoreError),
 }

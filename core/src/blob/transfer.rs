@@ -47,8 +47,9 @@ pub struct Progress {
 }
 
 impl Transfer {
-    /// For the server at `url` (its sync URL, `ws://host:port/…`, or `http://host:port`).
-    pub fn new(url: &str) -> Result<Self, BlobError> {
+    /// For the server at `url` (its sync URL, `ws://host:port/…`, or `http://host:port`);
+    /// `ca`: the organisation's CA certificate (PEM), for a server whose certificate it signed.
+    pub fn new(url: &str, ca: Option<&[u8]>) -> Result<Self, BlobError> {
         let bad = || BlobError::Unreachable(format!("{url:?} is not a server URL"));
         let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
         let scheme = match scheme {
@@ -61,9 +62,17 @@ impl Transfer {
             .next()
             .filter(|h| !h.is_empty())
             .ok_or_else(bad)?;
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
+            .timeout(Duration::from_secs(120));
+        if let Some(bundle) = ca {
+            for der in crate::tls::certificates(bundle).map_err(BlobError::Tls)? {
+                let cert = reqwest::Certificate::from_der(&der)
+                    .map_err(|e| BlobError::Tls(e.to_string()))?;
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let client = builder
             .build()
             .map_err(|e| BlobError::Unreachable(e.to_string()))?;
         Ok(Self {

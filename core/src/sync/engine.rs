@@ -8,6 +8,7 @@ use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Bytes, Message as WsMessage};
+use tokio_tungstenite::Connector;
 
 use super::loader::Loader;
 use super::session::{Note, Session};
@@ -39,6 +40,9 @@ pub struct SyncOptions {
     /// After this long without hearing from the server, ping it; after as long again, take the
     /// connection as dead (a half-open connection otherwise looks alive forever).
     pub keepalive: Duration,
+    /// For a `wss://` server whose certificate comes from the organisation's own CA: that
+    /// CA's certificate (PEM). The public CAs are trusted in any case.
+    pub ca: Option<Vec<u8>>,
 }
 
 impl SyncOptions {
@@ -50,6 +54,7 @@ impl SyncOptions {
             attempts: Some(5),
             quiet: Duration::from_secs(30),
             keepalive: Duration::from_secs(20),
+            ca: None,
         }
     }
 }
@@ -126,6 +131,8 @@ pub enum SyncError {
     Unreachable { url: String, reason: String },
     #[error("the server refused the session: {0}")]
     Refused(String),
+    #[error("TLS: {0}")]
+    Tls(String),
     #[error(transparent)]
     Book(#[from] crate::Error),
 }
@@ -246,7 +253,13 @@ async fn session(
     let config = WebSocketConfig::default()
         .max_message_size(Some(64 << 20))
         .max_frame_size(Some(64 << 20));
-    let connect = tokio_tungstenite::connect_async_with_config(url, Some(config), true);
+    let tls = match url.starts_with("wss://") {
+        true => Some(Connector::Rustls(
+            crate::tls::client_config(options.ca.as_deref()).map_err(SyncError::Tls)?,
+        )),
+        false => None,
+    };
+    let connect = tokio_tungstenite::connect_async_tls_with_config(url, Some(config), true, tls);
     let ws = match tokio::time::timeout(options.quiet, connect).await {
         Ok(Ok((ws, _))) => ws,
         Ok(Err(e)) => return Ok((End::Retry(e.to_string()), false)),
@@ -277,7 +290,9 @@ async fn session(
             if !was_up_to_date {
                 // Records first, then the photos and files they refer to. Records in sync
                 // are not undone by files that cannot go yet: those stay queued.
-                if let Err(reason) = upload(book, &options.url, on, report).await {
+                if let Err(reason) =
+                    upload(book, &options.url, options.ca.as_deref(), on, report).await
+                {
                     on(Status::UploadsWaiting { reason });
                 }
                 on(Status::UpToDate {
@@ -387,13 +402,14 @@ fn binaries(frames: Vec<Frame>, report: &mut SyncReport) -> Result<Vec<Bytes>, S
 async fn upload(
     book: &Book,
     url: &str,
+    ca: Option<&[u8]>,
     on: &mut impl FnMut(Status),
     report: &mut SyncReport,
 ) -> Result<(), String> {
     if book.queued_uploads().map_err(|e| e.to_string())?.is_empty() {
         return Ok(());
     }
-    let transfer = Transfer::new(url).map_err(|e| e.to_string())?;
+    let transfer = Transfer::new(url, ca).map_err(|e| e.to_string())?;
     let mut progress = |p: Progress| {
         on(Status::Uploading {
             hash: p.hash.to_string(),

@@ -1,0 +1,40 @@
+//! What a device trusts when it reaches its server over TLS (`wss://`, `https://`): the
+//! public certificate authorities, and the organisation's own CA when it runs its server with
+//! a certificate of its own.
+
+use std::sync::Arc;
+
+use rustls::{ClientConfig, RootCertStore};
+use rustls_pki_types::pem::PemObject;
+use rustls_pki_types::CertificateDer;
+
+/// The CA certificates in PEM `bundle`, or why they cannot be read.
+pub fn certificates(bundle: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs = CertificateDer::pem_slice_iter(bundle)
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("the CA file is not PEM certificates: {e}"))?;
+    if certs.is_empty() {
+        return Err("the CA file holds no certificate".into());
+    }
+    Ok(certs)
+}
+
+/// A rustls client configuration trusting the public roots and the CAs of `extra` (PEM).
+pub fn client_config(extra: Option<&[u8]>) -> Result<Arc<ClientConfig>, String> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(bundle) = extra {
+        for cert in certificates(bundle)? {
+            roots
+                .add(cert)
+                .map_err(|e| format!("the CA certificate is not usable: {e}"))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
