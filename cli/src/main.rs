@@ -14,6 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use fiche_core::index::{Filter, Page};
 use fiche_core::model::{Client, Status};
 use fiche_core::validate::Rules;
+use fiche_core::walk_in::today;
 use fiche_core::{exchange, Book, DocumentId, Options};
 
 use fields::{ClientFields, Removals};
@@ -223,11 +224,6 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn today() -> String {
-    let d = time::OffsetDateTime::now_utc().date();
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
 
 /// An id, or a unique prefix of one.

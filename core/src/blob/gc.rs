@@ -4,8 +4,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use super::{meta, now_seconds, BlobError, BlobHash};
+use super::{meta, BlobError, BlobHash};
 use crate::key;
+use crate::record::now_seconds;
 use crate::store::{Key, Store, Write};
 
 /// What a collection removed.

@@ -20,6 +20,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::key;
+use crate::record::now_seconds;
 use crate::store::{Store, StoreError, Write};
 
 /// Bytes per stored chunk (and per read).
@@ -80,13 +81,6 @@ pub struct BlobMeta {
     /// When it was stored here (Unix seconds): garbage collection spares recent blobs.
     #[serde(default)]
     pub added: i64,
-}
-
-pub(crate) fn now_seconds() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
-        .unwrap_or(0)
 }
 
 /// Why a blob was refused or could not be moved.
