@@ -265,18 +265,21 @@ pub fn uploaded(store: &dyn Store, hash: &BlobHash) -> Result<(), BlobError> {
     Ok(store.delete(upload_key(hash))?)
 }
 
-/// How many bytes of a blob being downloaded are stored (whole chunks, in order).
+/// How many bytes of a blob being downloaded are stored (whole chunks, in order): found from
+/// the chunk keys, reading only the last chunk's value (it may be short).
 pub fn partial_len(store: &dyn Store, hash: &BlobHash) -> Result<u64, BlobError> {
-    let mut index = 0u64;
-    let mut len = 0u64;
-    while let Some(bytes) = chunk(store, hash, index)? {
-        if bytes.len() != CHUNK {
-            break;
-        }
-        len += CHUNK as u64;
-        index += 1;
-    }
-    Ok(len)
+    let in_order = store
+        .keys(&key!["_blob", hash, "c"])?
+        .iter()
+        .enumerate()
+        .take_while(|(i, k)| k.get(3) == Some(&format!("{i:08}")))
+        .count() as u64;
+    let Some(last) = in_order.checked_sub(1) else {
+        return Ok(0);
+    };
+    let last_whole = chunk(store, hash, last)?.is_some_and(|b| b.len() == CHUNK);
+    let whole = if last_whole { in_order } else { last };
+    Ok(whole * CHUNK as u64)
 }
 
 /// Stores downloaded bytes at `offset` (a multiple of [`CHUNK`]): whole chunks as they come;
