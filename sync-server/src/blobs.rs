@@ -23,7 +23,6 @@ use fiche_core::schema::{self, Kind};
 use fiche_core::store::Store;
 use fiche_core::{docstore, key, record, DocumentId};
 use futures_util::StreamExt;
-use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
 use crate::ServerError;
@@ -404,21 +403,9 @@ fn kind(path: &Path) -> Option<&'static str> {
 }
 
 async fn hash_file(path: PathBuf) -> std::io::Result<BlobHash> {
-    tokio::task::spawn_blocking(move || {
-        let mut file = std::fs::File::open(path)?;
-        let mut hasher = Sha256::new();
-        let mut buf = vec![0u8; 256 * 1024];
-        loop {
-            let n = file.read(&mut buf)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
-        Ok(BlobHash(hasher.finalize().into()))
-    })
-    .await
-    .map_err(std::io::Error::other)?
+    tokio::task::spawn_blocking(move || fiche_core::blob::hash_of(std::fs::File::open(path)?))
+        .await
+        .map_err(std::io::Error::other)?
 }
 
 /// A file read as a stream of chunks, without holding it whole.

@@ -152,26 +152,21 @@ pub fn add<R: Read>(
     upload: bool,
 ) -> Result<(BlobHash, BlobMeta), BlobError> {
     // First pass: kind, size, hash.
-    let mut reader = open()?;
     let mut hasher = Sha256::new();
     let mut head = Vec::with_capacity(sniff::SNIFF_BYTES);
     let mut size = 0u64;
-    let mut buf = vec![0u8; CHUNK];
-    loop {
-        let n = read_full(&mut reader, &mut buf)?;
-        if n == 0 {
-            break;
-        }
+    for_each_chunk(open()?, |piece| {
         if head.len() < sniff::SNIFF_BYTES {
-            let take = (sniff::SNIFF_BYTES - head.len()).min(n);
-            head.extend_from_slice(&buf[..take]);
+            let take = (sniff::SNIFF_BYTES - head.len()).min(piece.len());
+            head.extend_from_slice(&piece[..take]);
         }
-        hasher.update(&buf[..n]);
-        size += n as u64;
+        hasher.update(piece);
+        size += piece.len() as u64;
         if size > limit {
             return Err(BlobError::TooLarge { size, limit });
         }
-    }
+        Ok(())
+    })?;
     if size == 0 {
         return Err(BlobError::Empty);
     }
@@ -186,22 +181,18 @@ pub fn add<R: Read>(
         return Ok((hash, stored));
     }
     // Second pass: the chunks, a few at a time, then the meta (and the queue entry).
-    let mut reader = open()?;
     let mut check = Sha256::new();
     let mut index = 0u64;
     let mut writes = Vec::new();
-    loop {
-        let n = read_full(&mut reader, &mut buf)?;
-        if n == 0 {
-            break;
-        }
-        check.update(&buf[..n]);
-        writes.push(Write::Put(chunk_key(&hash, index), buf[..n].to_vec()));
+    for_each_chunk(open()?, |piece| {
+        check.update(piece);
+        writes.push(Write::Put(chunk_key(&hash, index), piece.to_vec()));
         index += 1;
         if writes.len() == CHUNKS_PER_WRITE {
             store.apply(std::mem::take(&mut writes))?;
         }
-    }
+        Ok::<_, BlobError>(())
+    })?;
     let actual = BlobHash(check.finalize().into());
     if actual != hash {
         // The file changed between the two reads.
@@ -223,18 +214,38 @@ fn meta_write(hash: &BlobHash, meta: &BlobMeta) -> Write {
     Write::Put(meta_key(hash), json)
 }
 
-/// Fills `buf` as far as the reader allows; returns how much was read (0 at the end).
-fn read_full(reader: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+/// Reads `reader` to its end in pieces of [`CHUNK`] bytes (the last may be shorter), handing
+/// each to `f`; stops at the first error of either.
+pub fn for_each_chunk<E: From<std::io::Error>>(
+    mut reader: impl Read,
+    mut f: impl FnMut(&[u8]) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut buf = vec![0u8; CHUNK];
+    loop {
+        let mut filled = 0;
+        while filled < CHUNK {
+            match reader.read(&mut buf[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e.into()),
+            }
         }
+        if filled == 0 {
+            return Ok(());
+        }
+        f(&buf[..filled])?;
     }
-    Ok(filled)
+}
+
+/// The hash of everything `reader` holds, read a chunk at a time.
+pub fn hash_of(reader: impl Read) -> std::io::Result<BlobHash> {
+    let mut hasher = Sha256::new();
+    for_each_chunk(reader, |piece| {
+        hasher.update(piece);
+        Ok::<_, std::io::Error>(())
+    })?;
+    Ok(BlobHash(hasher.finalize().into()))
 }
 
 /// Writes a complete blob to `out`, chunk by chunk.
