@@ -1,12 +1,24 @@
 //! What a device trusts when it reaches its server over TLS (`wss://`, `https://`): the
 //! public certificate authorities, and the organisation's own CA when it runs its server with
-//! a certificate of its own.
+//! a certificate of its own; and which server URLs ask for TLS.
 
 use std::sync::Arc;
 
 use rustls::{ClientConfig, RootCertStore};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::CertificateDer;
+
+/// A server URL read as whether it asks for TLS and what follows the scheme (`host:port/…`):
+/// `ws://` and `http://` are plain, `wss://` and `https://` are TLS; `None` for anything else.
+pub fn server_url(url: &str) -> Option<(bool, &str)> {
+    let (scheme, rest) = url.split_once("://")?;
+    let secure = match scheme {
+        "ws" | "http" => false,
+        "wss" | "https" => true,
+        _ => return None,
+    };
+    (!rest.is_empty()).then_some((secure, rest))
+}
 
 /// The CA certificates in PEM `bundle`, or why they cannot be read.
 pub fn certificates(bundle: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {

@@ -51,12 +51,8 @@ impl Transfer {
     /// `ca`: the organisation's CA certificate (PEM), for a server whose certificate it signed.
     pub fn new(url: &str, ca: Option<&[u8]>) -> Result<Self, BlobError> {
         let bad = || BlobError::Unreachable(format!("{url:?} is not a server URL"));
-        let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
-        let scheme = match scheme {
-            "ws" | "http" => "http",
-            "wss" | "https" => "https",
-            _ => return Err(bad()),
-        };
+        let (secure, rest) = crate::tls::server_url(url).ok_or_else(bad)?;
+        let scheme = if secure { "https" } else { "http" };
         let host = rest
             .split('/')
             .next()

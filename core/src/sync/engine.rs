@@ -180,19 +180,12 @@ pub async fn sync_live(
 }
 
 fn ws_url(url: &str) -> Result<String, SyncError> {
-    let bad = || SyncError::BadUrl {
-        url: url.to_string(),
-    };
-    let (scheme, rest) = url.split_once("://").ok_or_else(bad)?;
-    let scheme = match scheme {
-        "ws" | "http" => "ws",
-        "wss" | "https" => "wss",
-        _ => return Err(bad()),
-    };
-    if rest.is_empty() {
-        return Err(bad());
+    match crate::tls::server_url(url) {
+        Some((secure, rest)) => Ok(format!("{}://{rest}", if secure { "wss" } else { "ws" })),
+        None => Err(SyncError::BadUrl {
+            url: url.to_string(),
+        }),
     }
-    Ok(format!("{scheme}://{rest}"))
 }
 
 async fn run(
