@@ -43,6 +43,17 @@ fn by_text(book: &Book, text: &str) -> Vec<String> {
         .collect()
 }
 
+/// One device (member `alice`) holding one client, Marie Dupont.
+fn marie() -> (tempfile::TempDir, Book, fiche_core::DocumentId) {
+    let dir = tempfile::tempdir().unwrap();
+    let a = book(dir.path(), "alice");
+    let id = a
+        .create_client(walk_in("Marie Dupont", "+33612345678"))
+        .unwrap()
+        .id;
+    (dir, a, id)
+}
+
 /// Two devices with the same record: `a` creates it, `b` receives it.
 fn two_devices() -> (
     tempfile::TempDir,
@@ -178,12 +189,7 @@ fn history_says_who_on_which_device_changed_what() {
 
 #[test]
 fn invalid_input_never_reaches_the_document() {
-    let dir = tempfile::tempdir().unwrap();
-    let a = book(dir.path(), "alice");
-    let id = a
-        .create_client(walk_in("Marie Dupont", "+33612345678"))
-        .unwrap()
-        .id;
+    let (_dir, a, id) = marie();
     let before = a.document(&id).unwrap().get_heads();
     let err = a
         .edit_client(&id, |c| {
@@ -321,12 +327,7 @@ fn a_reopened_store_keeps_records_and_index() {
 #[test]
 fn a_synced_copy_absorbed_after_a_local_edit_keeps_both() {
     use automerge::transaction::Transactable;
-    let dir = tempfile::tempdir().unwrap();
-    let a = book(dir.path(), "alice");
-    let id = a
-        .create_client(walk_in("Marie Dupont", "+33612345678"))
-        .unwrap()
-        .id;
+    let (_dir, a, id) = marie();
     // A sync session holds a copy...
     let mut copy = a.document(&id).unwrap();
     let before = copy.get_heads();
@@ -442,12 +443,7 @@ fn a_signed_report_cannot_be_changed_here_and_a_change_from_elsewhere_shows() {
 #[test]
 fn collecting_blobs_removes_the_unreferenced_and_keeps_the_rest() {
     use fiche_core::blob::{self, BlobHash};
-    let dir = tempfile::tempdir().unwrap();
-    let a = book(dir.path(), "alice");
-    let id = a
-        .create_client(walk_in("Marie Dupont", "+33612345678"))
-        .unwrap()
-        .id;
+    let (_dir, a, id) = marie();
     let kept = a.add_bytes(b"%PDF-1.7 contract", "contract.pdf").unwrap();
     let dropped = a.add_bytes(b"%PDF-1.7 draft", "draft.pdf").unwrap();
     a.attach(&id, kept.clone()).unwrap();
