@@ -356,15 +356,9 @@ impl Session {
         self.open()
     }
 
-    /// Handles messages received together: the new documents they bring are loaded in
-    /// parallel, then each message in order; call [`Session::persist`] after.
-    pub fn receive_batch(&mut self, messages: Vec<Message>) -> Result<(Vec<Message>, Vec<Note>)> {
-        let incoming = prepare(&self.docs.book, messages)?;
-        self.receive_prepared(incoming)
-    }
-
-    /// [`Session::receive_batch`] for messages already through [`prepare`] (which can run on
-    /// another thread, while this session writes the batch before).
+    /// Handles messages received together, once through [`prepare`] (which loads the new
+    /// documents they bring, on another thread while this session writes the batch before):
+    /// each message in order; call [`Session::persist`] after.
     pub fn receive_prepared(
         &mut self,
         incoming: Vec<Incoming>,
