@@ -41,36 +41,33 @@ pub(super) fn summary(id: DocumentId, doc: &Automerge, conflicts: usize) -> Resu
             "status" => s.status = status(&e)?,
             "archived" => s.archived = boolean(&e, "archived")?,
             "manager" => s.manager = optional_text(&e, "manager")?,
-            "name" => each(doc, &e, "name", |f| {
-                match f.key.as_ref() {
-                    "display" => name.display = text(f, "name.display")?,
-                    "first" => name.first = text(f, "name.first")?,
-                    "last" => name.last = text(f, "name.last")?,
-                    _ => {}
-                }
-                Ok(())
-            })?,
-            "address" => each(doc, &e, "address", |f| {
-                match f.key.as_ref() {
-                    "city" => s.city = text(f, "address.city")?,
-                    "country" => s.country = text(f, "address.country")?,
-                    _ => {}
-                }
-                Ok(())
-            })?,
-            "invoice" => each(doc, &e, "invoice", |f| {
-                if f.key == "company_name" {
-                    company = text(f, "invoice.company_name")?;
-                }
-                Ok(())
-            })?,
+            "name" => texts(
+                doc,
+                &e,
+                "name",
+                &mut [
+                    ("display", &mut name.display),
+                    ("first", &mut name.first),
+                    ("last", &mut name.last),
+                ],
+            )?,
+            "address" => texts(
+                doc,
+                &e,
+                "address",
+                &mut [("city", &mut s.city), ("country", &mut s.country)],
+            )?,
+            "invoice" => texts(doc, &e, "invoice", &mut [("company_name", &mut company)])?,
             "phones" => each(doc, &e, "phones", |p| {
-                s.phones.push(field(doc, p, "phones", "number")?);
+                let mut number = String::new();
+                texts(doc, p, "phones", &mut [("number", &mut number)])?;
+                s.phones.push(number);
                 Ok(())
             })?,
             "emails" => each(doc, &e, "emails", |m| {
-                s.emails
-                    .push(field(doc, m, "emails", "address")?.to_lowercase());
+                let mut address = String::new();
+                texts(doc, m, "emails", &mut [("address", &mut address)])?;
+                s.emails.push(address.to_lowercase());
                 Ok(())
             })?,
             "contacts" => each(doc, &e, "contacts", |c| {
@@ -109,16 +106,20 @@ fn each(
     }
 }
 
-/// The text under `key` in the map held at `e` (empty if absent).
-fn field(doc: &Automerge, e: &Entry<'_>, what: &str, key: &str) -> Result<String> {
-    let mut found = String::new();
+/// Reads the texts of the map held at `e` into `slots` by key (a slot left as it is when its
+/// key is absent); other keys are ignored.
+fn texts(
+    doc: &Automerge,
+    e: &Entry<'_>,
+    what: &str,
+    slots: &mut [(&str, &mut String)],
+) -> Result<()> {
     each(doc, e, what, |f| {
-        if f.key == key {
-            found = text(f, &format!("{what}.{key}"))?;
+        if let Some((key, slot)) = slots.iter_mut().find(|(k, _)| f.key == *k) {
+            **slot = text(f, &format!("{what}.{key}"))?;
         }
         Ok(())
-    })?;
-    Ok(found)
+    })
 }
 
 fn text(e: &Entry<'_>, what: &str) -> Result<String> {
