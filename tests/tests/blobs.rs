@@ -36,6 +36,13 @@ fn server_blobs(data_dir: &Path) -> Result<(Vec<String>, Vec<String>)> {
     Ok((list(&dir)?, list(&dir.join("partial"))?))
 }
 
+/// A client record with only a display name.
+fn named(display: &str) -> fiche_core::model::Client {
+    let mut client = fiche_core::model::Client::default();
+    client.name.display = display.to_string();
+    client
+}
+
 fn new_client(store: &Path, name: &str) -> Result<String> {
     Ok(fiche(store, &["add", "--name", name])?.trim().to_string())
 }
@@ -332,13 +339,7 @@ fn a_photo_taken_while_syncing_live_goes_up_at_once() -> Result<()> {
     let tmp = tempfile::tempdir()?;
     let server = Server::start(&tmp.path().join("server"), None)?;
     let book = fiche_tests::device(&tmp.path().join("a"));
-    let id = book.create_client(fiche_core::model::Client {
-        name: fiche_core::model::Name {
-            display: "Zofia Kowalska".into(),
-            ..Default::default()
-        },
-        ..Default::default()
-    })?;
+    let id = book.create_client(named("Zofia Kowalska"))?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let (live, url) = (book.clone(), server.url());
     let engine = std::thread::spawn(move || -> Result<()> {
@@ -378,13 +379,7 @@ fn through_a_server_without_blob_endpoints_records_sync_and_photos_wait() -> Res
     let tmp = tempfile::tempdir()?;
     let js = fiche_tests::JsServer::start(&tmp.path().join("js"))?;
     let book = fiche_tests::device(&tmp.path().join("a"));
-    let id = book.create_client(fiche_core::model::Client {
-        name: fiche_core::model::Name {
-            display: "Pablo García".into(),
-            ..Default::default()
-        },
-        ..Default::default()
-    })?;
+    let id = book.create_client(named("Pablo García"))?;
     let photo = book.add_bytes(&photo(10_000, 10), "p.jpg")?;
     book.set_photo(&id.id, photo)?;
     let report = fiche_tests::sync_book(&book, &js.url());
