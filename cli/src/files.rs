@@ -93,7 +93,8 @@ pub fn blob(book: &Book, command: BlobCommand) -> Result<()> {
         let Some(server) = server else {
             anyhow::bail!("this device does not have {hash}; pass --server to fetch it");
         };
-        let transfer = Transfer::new(&server, ca.load()?.as_deref())?;
+        let token = fiche_core::sync::enrol::token(book.store().as_ref())?;
+        let transfer = Transfer::new(&server, ca.load()?.as_deref(), token.as_deref())?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()?;

@@ -132,6 +132,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Enrol this device with the one-time code an administrator gave
+    /// (`fiche-server admin device-enrol MEMBER`); the device keeps the token it receives.
+    Enrol {
+        /// The enrolment code, e.g. 7K2M-Q9XP-3HDT
+        code: String,
+        #[arg(long, env = "FICHE_SERVER")]
+        server: String,
+        /// How this device shows in the list of devices.
+        #[arg(long, default_value = "fiche CLI")]
+        name: String,
+        #[command(flatten)]
+        ca: sync::CaArg,
+    },
     /// Sync live with a server until Ctrl-C, printing each change as it arrives;
     /// reconnects by itself after a drop.
     Watch {
@@ -348,6 +361,12 @@ fn run(cli: Cli) -> Result<()> {
         Command::Blob { command } => files::blob(&book, command)?,
         Command::Sync { server, ca, json } => sync::once(book, &server, ca.load()?, json)?,
         Command::Watch { server, ca } => sync::watch(book, &server, ca.load()?)?,
+        Command::Enrol {
+            code,
+            server,
+            name,
+            ca,
+        } => sync::enrol(&book, &server, &code, &name, ca.load()?)?,
     }
     Ok(())
 }

@@ -32,6 +32,17 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
         .build()?)
 }
 
+/// Enrols this device; prints who it now acts for.
+pub fn enrol(book: &Book, server: &str, code: &str, name: &str, ca: Option<Vec<u8>>) -> Result<()> {
+    let done = fiche_core::sync::enrol(book, server, code, name, ca.as_deref());
+    let enrolled = runtime()?.block_on(done)?;
+    println!(
+        "enrolled as device {} of member {} ({}) in organisation {}",
+        enrolled.device, enrolled.member, enrolled.role, enrolled.org
+    );
+    Ok(())
+}
+
 /// Syncs once with the server; prints what happened.
 pub fn once(book: Book, server: &str, ca: Option<Vec<u8>>, json: bool) -> Result<()> {
     let bar = ProgressBar::new(0).with_style(

@@ -58,7 +58,7 @@ impl Author {
 }
 
 /// The time now, in Unix seconds (0 if the clock is before 1970).
-pub(crate) fn now_seconds() -> i64 {
+pub fn now_seconds() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)

@@ -20,6 +20,37 @@ pub fn server_url(url: &str) -> Option<(bool, &str)> {
     (!rest.is_empty()).then_some((secure, rest))
 }
 
+/// The HTTP(S) base of a server (`http://host:port`) from its sync or HTTP URL.
+pub fn http_base(url: &str) -> Option<String> {
+    let (secure, rest) = server_url(url)?;
+    let host = rest.split('/').next().filter(|h| !h.is_empty())?;
+    let scheme = if secure { "https" } else { "http" };
+    Some(format!("{scheme}://{host}"))
+}
+
+/// An HTTP client trusting the public roots and the CAs of `ca` (PEM), sending the device
+/// token (if any) on every request.
+pub fn http_client(ca: Option<&[u8]>, token: Option<&str>) -> Result<reqwest::Client, String> {
+    let mut builder = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(120));
+    if let Some(bundle) = ca {
+        for der in certificates(bundle)? {
+            let cert = reqwest::Certificate::from_der(&der).map_err(|e| e.to_string())?;
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    if let Some(token) = token {
+        let mut value = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| "the device token has characters a header cannot carry".to_string())?;
+        value.set_sensitive(true);
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(reqwest::header::AUTHORIZATION, value);
+        builder = builder.default_headers(headers);
+    }
+    builder.build().map_err(|e| e.to_string())
+}
+
 /// The CA certificates in PEM `bundle`, or why they cannot be read.
 pub fn certificates(bundle: &[u8]) -> Result<Vec<CertificateDer<'static>>, String> {
     let certs = CertificateDer::pem_slice_iter(bundle)

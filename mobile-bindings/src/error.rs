@@ -92,6 +92,7 @@ impl From<fiche_core::sync::SyncError> for FicheError {
                     reason: e.to_string(),
                 }],
             },
+            SyncError::Unauthorised(reason) => FicheError::Unauthorised { reason },
             other => FicheError::Offline {
                 reason: other.to_string(),
             },

@@ -194,12 +194,26 @@ impl FicheStore {
     /// A photo or file from the server (kept here afterwards).
     pub async fn fetch_file(&self, server: String, hash: String) -> Result<Vec<u8>, FicheError> {
         let parsed = hash.parse()?;
-        Transfer::new(&server, self.ca().as_deref())?
+        Transfer::new(&server, self.ca().as_deref(), self.token()?.as_deref())?
             .fetch(self.book.store().as_ref(), &parsed, |_| {})
             .await?;
         self.file(hash)?.ok_or(FicheError::NotFound {
             what: parsed.to_string(),
         })
+    }
+
+    /// Enrols this phone with the one-time code an administrator gave; returns the member's
+    /// role. The token received stays in the store and goes with every sync.
+    pub async fn enrol(
+        &self,
+        server: String,
+        code: String,
+        name: String,
+    ) -> Result<String, FicheError> {
+        let ca = self.ca();
+        let enrolled =
+            fiche_core::sync::enrol(&self.book, &server, &code, &name, ca.as_deref()).await?;
+        Ok(enrolled.role)
     }
 
     /// Syncs once with the server (records both ways, then photos and files up).
@@ -278,6 +292,10 @@ impl FicheStore {
 }
 
 impl FicheStore {
+    fn token(&self) -> Result<Option<String>, FicheError> {
+        Ok(fiche_core::sync::enrol::token(self.book.store().as_ref())?)
+    }
+
     fn ca(&self) -> Option<Vec<u8>> {
         self.ca.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }

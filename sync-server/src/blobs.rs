@@ -1,9 +1,12 @@
 //! The blob endpoints on `/blobs/{hash}`: `PUT` (resumable by `Content-Range`), `HEAD` and
 //! `GET` (with `Range`); the protocol is described in `fiche_core::blob::transfer`.
 //!
-//! Blobs are files under `<data-dir>/fiche-blobs/`, named by their SHA-256. An upload grows in
-//! `fiche-blobs/partial/` and moves into place only once its size, hash and kind check out,
-//! so a partial blob is never served. The kind is told from the bytes, never from the client.
+//! Blobs are files named by their SHA-256, one shelf per organisation
+//! (`<data-dir>/fiche-blobs/orgs/ORG/`; on a `--no-auth` server `<data-dir>/fiche-blobs/`):
+//! a hash known from another organisation finds nothing. An upload grows in the shelf's
+//! `partial/` and moves into place only once its size, hash and kind check out, so a partial
+//! blob is never served. The kind is told from the bytes, never from the client. Every
+//! request needs a device token ([`crate::auth::require`]).
 
 use std::collections::{BTreeSet, HashSet};
 use std::io::{Read, SeekFrom};
@@ -12,7 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use axum::body::Body;
-use axum::extract::{Path as UrlPath, State};
+use axum::extract::{Extension, Path as UrlPath, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use fiche_core::blob::sniff::{self, SNIFF_BYTES};
@@ -25,15 +28,18 @@ use fiche_core::{docstore, key, record, DocumentId};
 use futures_util::StreamExt;
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 
+use crate::accounts::{Access, OPEN_ORG};
+use crate::auth::{self, Auth};
 use crate::ServerError;
 
 /// The most bytes one `PUT` may carry; larger blobs come in pieces.
 const MAX_PIECE: u64 = 16 << 20;
 
-/// The blob routes.
-pub fn router(files: Arc<BlobFiles>) -> axum::Router {
+/// The blob routes, behind the token check.
+pub fn router(files: Arc<BlobFiles>, auth: Arc<Auth>) -> axum::Router {
     axum::Router::new()
         .route("/blobs/{hash}", axum::routing::get(get_blob).put(put_blob))
+        .layer(axum::middleware::from_fn_with_state(auth, auth::require))
         .with_state(files)
 }
 
@@ -42,8 +48,8 @@ pub fn router(files: Arc<BlobFiles>) -> axum::Router {
 pub struct BlobFiles {
     dir: PathBuf,
     limit: u64,
-    /// Hashes with an upload under way: one writer per partial file.
-    busy: Mutex<HashSet<BlobHash>>,
+    /// Uploads under way (shelf, hash): one writer per partial file.
+    busy: Mutex<HashSet<(PathBuf, BlobHash)>>,
 }
 
 impl BlobFiles {
@@ -57,20 +63,39 @@ impl BlobFiles {
         })
     }
 
-    fn complete(&self, hash: &BlobHash) -> PathBuf {
-        self.dir.join(hash.to_string())
+    /// The organisation's directory of blobs.
+    fn shelf(&self, org: &str) -> PathBuf {
+        if org == OPEN_ORG {
+            self.dir.clone()
+        } else {
+            self.dir.join("orgs").join(org)
+        }
     }
 
-    fn partial(&self, hash: &BlobHash) -> PathBuf {
-        self.dir.join("partial").join(hash.to_string())
+    /// Every shelf there is.
+    fn shelves(&self) -> Vec<PathBuf> {
+        let mut all = vec![self.dir.clone()];
+        if let Ok(orgs) = std::fs::read_dir(self.dir.join("orgs")) {
+            all.extend(orgs.flatten().map(|e| e.path()));
+        }
+        all
+    }
+
+    fn complete(&self, org: &str, hash: &BlobHash) -> PathBuf {
+        self.shelf(org).join(hash.to_string())
+    }
+
+    fn partial(&self, org: &str, hash: &BlobHash) -> PathBuf {
+        self.shelf(org).join("partial").join(hash.to_string())
     }
 
     /// Marks an upload of `hash` as under way; `None` if one already is.
-    fn claim(self: &Arc<Self>, hash: BlobHash) -> Option<Claim> {
+    fn claim(self: &Arc<Self>, org: &str, hash: BlobHash) -> Option<Claim> {
+        let key = (self.shelf(org), hash);
         let mut busy = self.busy.lock().unwrap_or_else(|p| p.into_inner());
-        busy.insert(hash).then(|| Claim {
+        busy.insert(key.clone()).then(|| Claim {
             files: self.clone(),
-            hash,
+            key,
         })
     }
 }
@@ -98,8 +123,15 @@ impl BlobFiles {
             }
         }
         let mut removed = 0;
-        for dir in [self.dir.clone(), self.dir.join("partial")] {
-            for entry in std::fs::read_dir(&dir)?.flatten() {
+        let dirs = self
+            .shelves()
+            .into_iter()
+            .flat_map(|shelf| [shelf.join("partial"), shelf]);
+        for dir in dirs {
+            let Ok(entries) = std::fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.flatten() {
                 let name = entry.file_name().to_string_lossy().into_owned();
                 let Ok(meta) = entry.metadata() else { continue };
                 if !meta.is_file() || referenced.contains(&name) {
@@ -123,13 +155,13 @@ impl BlobFiles {
 /// An upload under way; released when dropped (however the request ends).
 struct Claim {
     files: Arc<BlobFiles>,
-    hash: BlobHash,
+    key: (PathBuf, BlobHash),
 }
 
 impl Drop for Claim {
     fn drop(&mut self) {
         let mut busy = self.files.busy.lock().unwrap_or_else(|p| p.into_inner());
-        busy.remove(&self.hash);
+        busy.remove(&self.key);
     }
 }
 
@@ -152,6 +184,7 @@ async fn file_len(path: &Path) -> Option<u64> {
 /// upload is under way) for anything not complete.
 async fn get_blob(
     State(files): State<Arc<BlobFiles>>,
+    Extension(access): Extension<Access>,
     UrlPath(hash): UrlPath<String>,
     headers: HeaderMap,
 ) -> Response {
@@ -159,10 +192,10 @@ async fn get_blob(
         Ok(h) => h,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("{e}")),
     };
-    let path = files.complete(&hash);
+    let path = files.complete(&access.org, &hash);
     let Some(size) = file_len(&path).await else {
         let missing = refuse(StatusCode::NOT_FOUND, format!("no blob {hash}"));
-        return match file_len(&files.partial(&hash)).await {
+        return match file_len(&files.partial(&access.org, &hash)).await {
             Some(offset) => with_offset(missing, offset),
             None => missing,
         };
@@ -237,6 +270,7 @@ fn parse_content_range(value: &HeaderValue) -> Option<(u64, u64, u64)> {
 /// available.
 async fn put_blob(
     State(files): State<Arc<BlobFiles>>,
+    Extension(access): Extension<Access>,
     UrlPath(hash): UrlPath<String>,
     headers: HeaderMap,
     body: Body,
@@ -281,13 +315,29 @@ async fn put_blob(
             format!("send at most {MAX_PIECE} bytes per request"),
         );
     }
-    if file_len(&files.complete(&hash)).await.is_some() {
+    if !access.role.may_edit() {
+        return refuse(
+            StatusCode::FORBIDDEN,
+            format!(
+                "member {} is {}: uploads are refused",
+                access.member, access.role
+            ),
+        );
+    }
+    let org = &access.org;
+    if file_len(&files.complete(org, &hash)).await.is_some() {
         return (StatusCode::OK, "already stored\n").into_response();
     }
-    let Some(_claim) = files.claim(hash) else {
+    let Some(_claim) = files.claim(org, hash) else {
         return refuse(StatusCode::CONFLICT, "an upload of this blob is under way");
     };
-    let partial = files.partial(&hash);
+    let partial = files.partial(org, &hash);
+    if let Some(dir) = partial.parent() {
+        if let Err(e) = tokio::fs::create_dir_all(dir).await {
+            tracing::error!(error = %e, "cannot make a blob shelf");
+            return refuse(StatusCode::INTERNAL_SERVER_ERROR, "cannot store the upload");
+        }
+    }
     let offset = file_len(&partial).await.unwrap_or(0);
     if start != offset {
         let r = refuse(
@@ -336,11 +386,11 @@ async fn put_blob(
             "more bytes than the declared total",
         );
     }
-    finish(&files, &hash, &partial).await
+    finish(&files.complete(org, &hash), &hash, &partial).await
 }
 
 /// Checks a complete upload against its hash and moves it into place.
-async fn finish(files: &BlobFiles, hash: &BlobHash, partial: &Path) -> Response {
+async fn finish(complete: &Path, hash: &BlobHash, partial: &Path) -> Response {
     let actual = match hash_file(partial.to_path_buf()).await {
         Ok(h) => h,
         Err(e) => return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
@@ -352,7 +402,7 @@ async fn finish(files: &BlobFiles, hash: &BlobHash, partial: &Path) -> Response 
             format!("the content hashes to {actual}, not {hash}: nothing stored"),
         );
     }
-    if let Err(e) = tokio::fs::rename(partial, files.complete(hash)).await {
+    if let Err(e) = tokio::fs::rename(partial, complete).await {
         return refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
     }
     tracing::info!(%hash, "blob stored");

@@ -103,11 +103,18 @@ impl ServerDocs {
         self.loaded.get(id).map(|s| &s.doc)
     }
 
-    /// The directory (pinned in memory by [`ServerDocs::pin_directory`]).
-    pub fn get_directory(&mut self) -> Option<&mut Automerge> {
-        let id = directory::directory_id();
-        self.touched.insert(id);
-        self.loaded.get_mut(&id).map(|s| &mut s.doc)
+    /// A directory (the open one, or an organisation's), loaded, or created when `create`.
+    pub fn directory(&mut self, id: &DocumentId, create: bool) -> Option<&mut Automerge> {
+        if self.slot(id).is_none() {
+            if !create {
+                return None;
+            }
+            let doc = directory::create(self.actor.clone()).ok()?;
+            let (saved, used) = (Vec::new(), Instant::now());
+            self.loaded.insert(*id, Slot { doc, saved, used });
+            self.touched.insert(*id);
+        }
+        self.loaded.get_mut(id).map(|s| &mut s.doc)
     }
 
     /// Keeps the directory in memory for good, creating it if the store has none.

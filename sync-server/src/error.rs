@@ -15,6 +15,8 @@ pub enum ServerError {
     },
     #[error("network: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Accounts(#[from] crate::accounts::AccountError),
     #[error("TLS: {0}")]
     Tls(String),
 }

@@ -8,12 +8,14 @@ use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use fiche_core::directory::{self, directory_id};
+use fiche_core::directory::{self, directory_id, settings_id};
 use fiche_core::protocol::{Action, ConnId, Hub, Message, Out};
 use fiche_core::{schema, DocumentId};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 
+use crate::access::{scoped, ConnAccess, Owners, Verdict};
+use crate::accounts::{Access, OPEN_ORG};
 use crate::docs::ServerDocs;
 
 /// What a connection tells the hub.
@@ -22,6 +24,7 @@ pub enum Event {
     Connect {
         conn: ConnId,
         out: UnboundedSender<Outgoing>,
+        access: Access,
     },
     Frame {
         conn: ConnId,
@@ -34,6 +37,11 @@ pub enum Event {
     },
     Disconnect {
         conn: ConnId,
+    },
+    /// These devices lost their access (revoked, member removed or role changed): close
+    /// their connections now.
+    Revoke {
+        devices: Vec<String>,
     },
     /// Close every connection, write everything, then answer.
     Shutdown {
@@ -67,18 +75,22 @@ pub struct HubThread {
     pub stats: Arc<Stats>,
     /// Documents unused this long are dropped from memory.
     pub idle: Duration,
+    pub owners: Owners,
+    /// The organisations whose directories exist (for the list of what is listed).
+    pub orgs: Vec<String>,
+}
+
+/// What the hub knows of each connection.
+struct Conn {
+    out: UnboundedSender<Outgoing>,
+    access: ConnAccess,
 }
 
 impl HubThread {
     /// Runs until every sender is gone or a shutdown is asked for.
     pub fn run(mut self, events: Receiver<Event>) {
-        let mut senders: HashMap<ConnId, UnboundedSender<Outgoing>> = HashMap::new();
-        let mut listed: HashSet<DocumentId> = self
-            .hub
-            .documents()
-            .get_directory()
-            .map(|d| directory::entries(d).into_keys().collect())
-            .unwrap_or_default();
+        let mut senders: HashMap<ConnId, Conn> = HashMap::new();
+        let mut listed = self.listed();
         let tick = (self.idle / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
         let mut last_evict = Instant::now();
         loop {
@@ -91,11 +103,44 @@ impl HubThread {
             let mut shutdown = None;
             for event in first.into_iter().chain(events.try_iter().take(ROUND)) {
                 match event {
-                    Event::Connect { conn, out } => {
+                    Event::Connect { conn, out, access } => {
                         self.hub.connect(conn);
-                        senders.insert(conn, out);
+                        let access = ConnAccess::new(access);
+                        senders.insert(conn, Conn { out, access });
                     }
-                    Event::Frame { conn, message } => outs.extend(self.hub.receive(conn, message)),
+                    Event::Frame { conn, message } => {
+                        let Some(c) = senders.get(&conn) else {
+                            continue;
+                        };
+                        if let Some(reason) = self.spoofed(conn, &message) {
+                            outs.extend(self.reject(conn, reason));
+                            continue;
+                        }
+                        match c.access.inbound(&mut self.owners, message) {
+                            Verdict::Pass(m) => outs.extend(self.hub.receive(conn, m)),
+                            Verdict::Unavailable(document_id) => {
+                                outs.extend(self.unavailable(conn, document_id))
+                            }
+                            Verdict::Refuse(reason) => {
+                                tracing::warn!(conn, member = %c.access.access.member, %reason, "refused");
+                                outs.extend(self.reject(conn, reason));
+                            }
+                            Verdict::Drop => {}
+                        }
+                    }
+                    Event::Revoke { devices } => {
+                        for (&conn, c) in &senders {
+                            if devices.contains(&c.access.access.device) {
+                                self.hub.disconnect(conn);
+                                outs.push(Out {
+                                    conn,
+                                    action: Action::Close(
+                                        "this device's access was revoked".into(),
+                                    ),
+                                });
+                            }
+                        }
+                    }
                     Event::Reject { conn, reason } => outs.extend(self.reject(conn, reason)),
                     Event::Disconnect { conn } => {
                         self.hub.disconnect(conn);
@@ -121,8 +166,10 @@ impl HubThread {
             self.stats.loaded.store(docs.loaded(), Ordering::Relaxed);
             self.stats.stored.store(docs.stored(), Ordering::Relaxed);
             if let Some(done) = shutdown {
-                for (conn, sender) in senders.drain() {
-                    let _ = sender.send(Outgoing::Close("the server is shutting down".into()));
+                for (conn, c) in senders.drain() {
+                    let _ = c
+                        .out
+                        .send(Outgoing::Close("the server is shutting down".into()));
                     self.hub.disconnect(conn);
                 }
                 self.write();
@@ -166,51 +213,114 @@ impl HubThread {
         ]
     }
 
-    /// Adds documents seen for the first time to the directory, and offers the new directory
-    /// to everyone syncing it.
+    /// Why a message must be refused for speaking as another peer (checked before anything
+    /// else, so that no answer depends on what a spoofed message asks).
+    fn spoofed(&self, conn: ConnId, message: &Message) -> Option<String> {
+        let remote = self.hub.connection(conn)?.remote()?;
+        (message.sender_id() != remote).then(|| {
+            format!(
+                "senderId {:?} is not the peer of this connection",
+                message.sender_id()
+            )
+        })
+    }
+
+    /// `doc-unavailable` for a document the peer may not see, as if it did not exist.
+    fn unavailable(&self, conn: ConnId, document_id: DocumentId) -> Vec<Out> {
+        let Some(target_id) = self
+            .hub
+            .connection(conn)
+            .and_then(|c| c.remote().map(str::to_string))
+        else {
+            return Vec::new();
+        };
+        let message = Message::DocUnavailable {
+            sender_id: self.local.clone(),
+            target_id,
+            document_id,
+        };
+        vec![Out {
+            conn,
+            action: Action::Send(message),
+        }]
+    }
+
+    /// Every document listed in the directory of an organisation.
+    fn listed(&mut self) -> HashSet<DocumentId> {
+        let mut listed = HashSet::new();
+        let orgs: Vec<String> = std::iter::once(OPEN_ORG.to_string())
+            .chain(self.orgs.iter().cloned())
+            .collect();
+        for org in orgs {
+            let dir = scoped(&org, directory_id());
+            if let Some(doc) = self.hub.documents().directory(&dir, false) {
+                listed.extend(directory::entries(doc).into_keys());
+            }
+        }
+        listed
+    }
+
+    /// Adds documents seen for the first time to their organisation's directory, and offers
+    /// each new directory to everyone syncing it.
     fn list_new(&mut self, outs: &[Out], listed: &mut HashSet<DocumentId>) -> Vec<Out> {
-        let dir = directory_id();
-        let docs = self.hub.documents();
-        let mut new = Vec::new();
+        let mut new: HashMap<DocumentId, Vec<(DocumentId, String)>> = HashMap::new();
         for out in outs {
             let Action::Changed(id) = &out.action else {
                 continue;
             };
-            if *id == dir || listed.contains(id) {
+            if listed.contains(id) {
                 continue;
             }
-            let kind = docs
+            let org = self.owners.owner(id).unwrap_or_else(|| Arc::from(OPEN_ORG));
+            let dir = scoped(&org, directory_id());
+            if *id == dir {
+                continue;
+            }
+            if let Err(e) = self.owners.ensure(dir, &org) {
+                tracing::error!(error = %e, "cannot record a directory's owner");
+                continue;
+            }
+            // Peers know the organisation's settings by the well-known id.
+            let named = if *id == scoped(&org, settings_id()) {
+                settings_id()
+            } else {
+                *id
+            };
+            let kind = self
+                .hub
+                .documents()
                 .get_loaded(id)
                 .and_then(schema::kind_of)
                 .map(|k| k.as_str().to_string())
                 .unwrap_or_default();
             listed.insert(*id);
-            new.push((*id, kind));
+            new.entry(dir).or_default().push((named, kind));
         }
-        if new.is_empty() {
-            return Vec::new();
-        }
-        let Some(doc) = docs.get_directory() else {
-            return Vec::new();
-        };
-        match directory::add(doc, new, "list") {
-            Ok(0) => Vec::new(),
-            Ok(_) => self.hub.changed(&dir, None),
-            Err(e) => {
-                tracing::error!(error = %e, "cannot add to the directory");
-                Vec::new()
-            }
-        }
-    }
-
-    fn dispatch(&self, outs: Vec<Out>, senders: &mut HashMap<ConnId, UnboundedSender<Outgoing>>) {
-        for Out { conn, action } in outs {
-            let Some(sender) = senders.get(&conn) else {
+        let mut outs = Vec::new();
+        for (dir, entries) in new {
+            let Some(doc) = self.hub.documents().directory(&dir, true) else {
                 continue;
             };
+            match directory::add(doc, entries, "list") {
+                Ok(0) => {}
+                Ok(_) => outs.extend(self.hub.changed(&dir, None)),
+                Err(e) => tracing::error!(error = %e, "cannot add to the directory"),
+            }
+        }
+        outs
+    }
+
+    fn dispatch(&self, outs: Vec<Out>, senders: &mut HashMap<ConnId, Conn>) {
+        for Out { conn, action } in outs {
+            let Some(c) = senders.get(&conn) else {
+                continue;
+            };
+            let sender = &c.out;
             match action {
                 Action::Send(message) => {
-                    let _ = sender.send(Outgoing::Frame(message.encode()));
+                    if let Some(m) = c.access.outbound(&self.owners, message) {
+                        let _ = sender.send(Outgoing::Frame(m.encode()));
+                    }
                 }
                 Action::Close(reason) => {
                     tracing::info!(conn, %reason, "closing connection");

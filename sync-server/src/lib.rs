@@ -2,13 +2,21 @@
 //! documents live in a sled store under the data directory.
 //!
 //! - [`routes`]: HTTP and WebSocket routes; sockets only move frames;
-//! - [`hub`]: the thread that owns the protocol state and the documents;
+//! - [`auth`]: device tokens on every request; [`accounts`]: organisations, members,
+//!   devices, the admin commands and the audit log; [`admin_socket`]: admin of a live server;
+//! - [`hub`]: the thread that owns the protocol state and the documents, and
+//!   [`access`]: what each connection may send and receive;
 //! - [`docs`]: documents loaded on demand, written in batches, dropped when idle.
 
+pub mod access;
+pub mod accounts;
+pub mod admin_socket;
+pub mod auth;
 pub mod blobs;
 pub mod docs;
 pub mod error;
 pub mod hub;
+pub mod listen;
 pub mod routes;
 pub mod tls;
 
@@ -19,7 +27,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use automerge::ActorId;
-use axum::serve::ListenerExt;
 use fiche_core::key;
 use fiche_core::protocol::{Hub, PeerMetadata};
 use fiche_core::store::{SledStore, Store};
@@ -43,6 +50,9 @@ pub struct Config {
     pub gc_every: Duration,
     /// Serve HTTPS and WSS instead of HTTP (see [`tls::server_config`]).
     pub tls: Option<Arc<rustls::ServerConfig>>,
+    /// Let every peer in without a token, all in one open organisation (development and
+    /// benchmarks only).
+    pub no_auth: bool,
 }
 
 /// The server's stable identity, kept in the store: its peer id and its Automerge actor.
@@ -99,6 +109,15 @@ pub async fn serve(
             })?,
         );
     let (peer, actor) = identity(store.as_ref())?;
+    let accounts = accounts::Accounts::new(store.clone());
+    let orgs = accounts.orgs()?.into_iter().map(|o| o.id).collect();
+    let owners = access::Owners::load(store.clone())?;
+    if config.no_auth {
+        tracing::warn!(
+            "--no-auth: every peer is let in without a token, into one open organisation"
+        );
+    }
+    let auth = Arc::new(auth::Auth::new((!config.no_auth).then(|| accounts.clone())));
     let mut docs = docs::ServerDocs::new(store.clone(), actor)?;
     docs.pin_directory()?;
     let metadata = PeerMetadata {
@@ -111,6 +130,8 @@ pub async fn serve(
         local: peer.clone(),
         stats: stats.clone(),
         idle: config.idle,
+        owners,
+        orgs,
     };
     let (events, receiver) = std::sync::mpsc::channel();
     let thread = std::thread::Builder::new()
@@ -121,7 +142,10 @@ pub async fn serve(
         next_conn: Arc::new(AtomicU64::new(1)),
         stats,
         max_message: config.max_message,
+        auth: auth.clone(),
     };
+    #[cfg(unix)]
+    admin_socket::listen(&config.data_dir, accounts, state.clone())?;
     tracing::info!(%peer, data_dir = %config.data_dir.display(), "server ready");
     let closer = state.clone();
     let files = blobs::BlobFiles::open(&config.data_dir, config.max_blob).map_err(|e| {
@@ -137,7 +161,9 @@ pub async fn serve(
         config.blob_grace,
         config.gc_every,
     )?;
-    let app = routes::router(state).merge(blobs::router(files));
+    let app = routes::router(state)
+        .merge(blobs::router(files, auth))
+        .into_make_service_with_connect_info::<auth::PeerAddr>();
     let stop = async move {
         shutdown.await;
         tracing::info!("shutting down: closing connections and writing documents");
@@ -151,13 +177,7 @@ pub async fn serve(
             axum::serve(tls, app).with_graceful_shutdown(stop).await?;
         }
         None => {
-            // Sync frames are small and latency matters: no Nagle delay on accepted sockets.
-            let listener = listener.tap_io(|tcp| {
-                if let Err(e) = tcp.set_nodelay(true) {
-                    tracing::warn!(error = %e, "cannot set TCP_NODELAY");
-                }
-            });
-            axum::serve(listener, app)
+            axum::serve(listen::PlainListener(listener), app)
                 .with_graceful_shutdown(stop)
                 .await?;
         }

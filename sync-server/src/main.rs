@@ -4,26 +4,46 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use anyhow::Context;
-use clap::Parser;
+use clap::{Parser, Subcommand};
+use fiche_sync_server::accounts::admin::{self, AdminCommand};
+use fiche_sync_server::accounts::Accounts;
+use fiche_sync_server::admin_socket::{self, AdminRequest};
 use fiche_sync_server::{serve, Config};
 
 /// Fiche's sync server: devices and automerge-repo clients sync client records through it
 /// over WebSocket (the automerge-repo protocol, version 1); it keeps every document in a sled
 /// store under the data directory.
 ///
+/// Every peer needs a device token: create an organisation and its members with
+/// `fiche-server admin`, give each device a one-time enrolment code (`admin device-enrol`),
+/// and the device exchanges it for its token (`fiche enrol`).
+///
 /// Endpoints: WebSocket sync at `/` (and `/sync`); `GET /health`; `GET /api/directory` (the
-/// URL of the document that lists every record).
+/// URL of the document that lists every record); `POST /api/enrol`; `/blobs/{hash}`.
 #[derive(Debug, Parser)]
 #[command(name = "fiche-server", version)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Command>,
+
     /// Address and port to listen on (port 0 picks a free port; the address actually used is
     /// printed on standard output as `fiche-server listening on ADDR`).
     #[arg(long, env = "FICHE_LISTEN", default_value = "127.0.0.1:3030")]
     listen: String,
 
     /// Directory of the sled store holding every document (created if missing).
-    #[arg(long, env = "FICHE_DATA_DIR", default_value = "./fiche-data")]
+    #[arg(
+        long,
+        env = "FICHE_DATA_DIR",
+        default_value = "./fiche-data",
+        global = true
+    )]
     data_dir: PathBuf,
+
+    /// Let every peer in without a token, all in one open organisation. For development and
+    /// benchmarks only: anyone who reaches the server reads and writes everything.
+    #[arg(long, env = "FICHE_NO_AUTH")]
+    no_auth: bool,
 
     /// Seconds a document stays in memory after its last use before it is dropped (it stays
     /// on disk and is loaded again when needed).
@@ -65,8 +85,21 @@ struct Args {
     log_json: bool,
 }
 
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Administer organisations, members and devices, and read the audit log. Works on a
+    /// running server (through `<data-dir>/admin.sock`) or on a stopped one.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(Command::Admin { command }) = args.command {
+        return administer(&args.data_dir, command);
+    }
     let filter = tracing_subscriber::EnvFilter::try_new(&args.log)
         .with_context(|| format!("bad --log filter {:?}", args.log))?;
     let logs = tracing_subscriber::fmt()
@@ -96,6 +129,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         max_blob: args.max_blob_bytes,
         blob_grace: Duration::from_secs_f64(args.blob_grace_days.max(0.0) * 86_400.0),
         gc_every: Duration::from_secs(args.gc_every_seconds.max(1)),
+        no_auth: args.no_auth,
         tls: match args.tls_cert.zip(args.tls_key) {
             Some((cert, key)) => Some(fiche_sync_server::tls::server_config(&cert, &key)?),
             None => None,
@@ -104,6 +138,43 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let server = tokio::spawn(serve(listener, config, stop_signal()));
     println!("fiche-server listening on {addr}");
     server.await.context("the server task failed")??;
+    Ok(())
+}
+
+/// Runs one admin command: through the running server if there is one, else on the store.
+fn administer(data_dir: &std::path::Path, command: AdminCommand) -> anyhow::Result<()> {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    let request = AdminRequest {
+        actor: format!("admin-cli as {user}"),
+        command,
+    };
+    // A server starting up holds the store before its admin socket listens: try again a
+    // little while.
+    let mut tries = 0;
+    let accounts = loop {
+        #[cfg(unix)]
+        if let Some(reply) = admin_socket::send(data_dir, &request)
+            .context("cannot reach the running server's admin socket")?
+        {
+            let reply = reply.map_err(anyhow::Error::msg)?;
+            println!("{}", reply.text);
+            return Ok(());
+        }
+        match fiche_core::store::SledStore::open(data_dir) {
+            Ok(store) => break Accounts::new(std::sync::Arc::new(store)),
+            Err(_) if tries < 50 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            Err(e) => {
+                return Err(e).with_context(|| {
+                    format!("cannot open the data directory {}", data_dir.display())
+                })
+            }
+        }
+    };
+    let reply = admin::run(&accounts, &request.actor, request.command)?;
+    println!("{}", reply.text);
     Ok(())
 }
 

@@ -1,5 +1,6 @@
-//! HTTP and WebSocket routes: the sync endpoint (`/` and `/sync`), `/health`, and
-//! `/api/directory`. Sockets only move frames: decoding happens here, protocol in the hub.
+//! HTTP and WebSocket routes: the sync endpoint (`/` and `/sync`), `/health`,
+//! `/api/directory` and `/api/enrol`. Sockets only move frames: decoding happens here,
+//! authorisation and protocol in the hub.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
@@ -8,15 +9,18 @@ use std::time::Duration;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::ws::{CloseFrame, Message as WsMessage, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
+use axum::http::{HeaderMap, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use fiche_core::directory::directory_id;
 use fiche_core::protocol::Message;
 use futures_util::{SinkExt, StreamExt};
 use tokio::sync::mpsc;
 
+use crate::accounts::Access;
+use crate::auth::{Auth, PeerAddr};
 use crate::hub::{Event, Outgoing, Stats};
 
 /// How often the server pings each peer.
@@ -32,9 +36,17 @@ pub struct AppState {
     pub next_conn: Arc<AtomicU64>,
     pub stats: Arc<Stats>,
     pub max_message: usize,
+    pub auth: Arc<Auth>,
 }
 
 impl AppState {
+    /// Closes the connections of these devices (their access was taken away).
+    pub fn send_revoke(&self, devices: Vec<String>) {
+        if !devices.is_empty() {
+            self.send(Event::Revoke { devices });
+        }
+    }
+
     /// Asks the hub to close every connection and write everything; `done` answers then.
     pub fn send_shutdown(&self, done: tokio::sync::oneshot::Sender<()>) {
         self.send(Event::Shutdown { done });
@@ -53,28 +65,78 @@ pub fn router(state: AppState) -> Router {
         .route("/sync", get(sync))
         .route("/health", get(health))
         .route("/api/directory", get(directory))
+        .route("/api/enrol", post(enrol))
         .with_state(state)
+}
+
+/// What an upgrade request carries besides the socket: who asks, and from where.
+struct Caller {
+    headers: HeaderMap,
+    uri: Uri,
+    from: PeerAddr,
 }
 
 async fn root(
     State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<PeerAddr>,
+    headers: HeaderMap,
+    uri: Uri,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Response {
     match ws {
-        Ok(ws) => upgrade(state, ws),
+        Ok(ws) => upgrade(state, ws, Caller { headers, uri, from }),
         Err(_) => "fiche-server: connect an automerge-repo WebSocket client to this address.\n"
             .into_response(),
     }
 }
 
-async fn sync(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
-    upgrade(state, ws)
+async fn sync(
+    State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<PeerAddr>,
+    headers: HeaderMap,
+    uri: Uri,
+    ws: WebSocketUpgrade,
+) -> Response {
+    upgrade(state, ws, Caller { headers, uri, from })
 }
 
-fn upgrade(state: AppState, ws: WebSocketUpgrade) -> Response {
+fn upgrade(state: AppState, ws: WebSocketUpgrade, caller: Caller) -> Response {
+    let from = caller.from.0.ip();
+    let access = match state.auth.check(&caller.headers, caller.uri.query(), from) {
+        Ok(access) => access,
+        Err(refusal) => return refusal.into_response(),
+    };
+    if let Some(accounts) = state.auth.accounts() {
+        if let Err(e) = accounts.seen(&access.device) {
+            tracing::warn!(error = %e, "cannot note when a device was last seen");
+        }
+    }
     ws.max_message_size(state.max_message)
         .max_frame_size(state.max_message)
-        .on_upgrade(move |socket| serve_socket(state, socket))
+        .on_upgrade(move |socket| serve_socket(state, socket, access))
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct EnrolRequest {
+    code: String,
+    #[serde(default)]
+    name: String,
+}
+
+/// `POST /api/enrol {"code", "name"}`: a device's enrolment code for its token.
+async fn enrol(
+    State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<PeerAddr>,
+    Json(request): Json<EnrolRequest>,
+) -> Response {
+    let auth = state.auth.clone();
+    let from = from.0.ip();
+    let done = tokio::task::spawn_blocking(move || auth.enrol(&request.code, &request.name, from));
+    match done.await {
+        Ok(Ok(enrolled)) => Json(enrolled).into_response(),
+        Ok(Err(refusal)) => refusal.into_response(),
+        Err(e) => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e.to_string()).into_response(),
+    }
 }
 
 async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
@@ -92,10 +154,10 @@ async fn directory() -> Json<serde_json::Value> {
     Json(serde_json::json!({ "id": id.to_string(), "url": id.url() }))
 }
 
-async fn serve_socket(state: AppState, socket: WebSocket) {
+async fn serve_socket(state: AppState, socket: WebSocket, access: Access) {
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
     let (out, mut outgoing) = mpsc::unbounded_channel();
-    state.send(Event::Connect { conn, out });
+    state.send(Event::Connect { conn, out, access });
     let (mut sink, mut stream) = socket.split();
     let writer = tokio::spawn(async move {
         let mut ping = tokio::time::interval(PING_EVERY);

@@ -44,7 +44,7 @@ class Server:
 
     def __init__(self, data_dir):
         self.process = subprocess.Popen(
-            [os.environ["FICHE_SERVER_BIN"], "--listen", "127.0.0.1:0", "--data-dir", data_dir],
+            [os.environ["FICHE_SERVER_BIN"], "--listen", "127.0.0.1:0", "--data-dir", data_dir, "--no-auth"],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,

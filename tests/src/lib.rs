@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+pub mod raw;
+
 /// Where cargo put the workspace's binaries: beside this executable, or beside the `deps/`
 /// folder a test executable runs from.
 pub fn bin(name: &str) -> Result<PathBuf> {
@@ -65,13 +67,22 @@ pub struct Server {
 }
 
 impl Server {
-    /// Starts the server on a free port (or `port` when given), waits until it listens.
+    /// Starts the server on a free port (or `port` when given), waits until it listens. It
+    /// runs with `--no-auth`: every peer is let in (the tests of accounts use
+    /// [`Server::start_secured`]).
     pub fn start(data_dir: &Path, port: Option<u16>) -> Result<Self> {
         Self::start_with(data_dir, port, &[])
     }
 
     /// [`Server::start`] with extra command-line options.
     pub fn start_with(data_dir: &Path, port: Option<u16>, extra: &[&str]) -> Result<Self> {
+        let mut options = vec!["--no-auth"];
+        options.extend_from_slice(extra);
+        Self::start_secured(data_dir, port, &options)
+    }
+
+    /// A server that lets in only enrolled devices (see [`admin`]).
+    pub fn start_secured(data_dir: &Path, port: Option<u16>, extra: &[&str]) -> Result<Self> {
         let listen = format!("127.0.0.1:{}", port.unwrap_or(0));
         let mut child = Command::new(bin("fiche-server")?)
             .args(["--listen", &listen, "--data-dir"])
@@ -355,6 +366,25 @@ fn first_line(stdout: std::process::ChildStdout) -> Result<String> {
         let _ = std::io::copy(&mut reader, &mut std::io::sink());
     });
     Ok(line)
+}
+
+/// `fiche-server admin --data-dir DATA_DIR ARGS…` (through the running server's admin
+/// socket, or on the stopped server's store): what it printed, trimmed.
+pub fn admin(data_dir: &Path, args: &[&str]) -> Result<String> {
+    let out = Command::new(bin("fiche-server")?)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .arg("admin")
+        .args(args)
+        .output()
+        .context("cannot run fiche-server admin")?;
+    if !out.status.success() {
+        bail!(
+            "fiche-server admin {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
 /// A device: a book in `dir`, shared with sync engines. Panics if it cannot be opened (a

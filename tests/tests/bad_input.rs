@@ -4,23 +4,16 @@
 //! serving ordinary devices.
 #![allow(clippy::unwrap_used)]
 
-use std::time::Duration;
-
 use automerge::sync::{State, SyncDoc};
 use automerge::Automerge;
-use fiche_core::protocol::{Message, PeerMetadata, PROTOCOL_V1};
+use fiche_core::protocol::{Message, PeerMetadata};
 use fiche_core::DocumentId;
+use fiche_tests::raw::{Raw, Seen, PEER, WAIT};
 use fiche_tests::{fiche, sync, Server};
-use futures_util::{SinkExt, StreamExt};
+use futures_util::SinkExt;
 use tempfile::TempDir;
-use tokio::net::TcpStream;
-use tokio::time::{timeout, timeout_at, Instant};
+use tokio::time::timeout;
 use tokio_tungstenite::tungstenite::Message as Ws;
-use tokio_tungstenite::{connect_async, MaybeTlsStream, WebSocketStream};
-
-/// How long a raw client waits for the server to answer or close.
-const WAIT: Duration = Duration::from_secs(5);
-const PEER: &str = "raw-peer";
 
 /// Not CBOR: `0xff` (a lone "break") cannot start a CBOR item.
 const GARBAGE: &[u8] = b"\xff\xfe not cbor at all \x00\x01";
@@ -28,88 +21,6 @@ const GARBAGE: &[u8] = b"\xff\xfe not cbor at all \x00\x01";
 const UNKNOWN_TYPE: &[u8] = b"\xa2\x64type\x65bogus\x68senderId\x61x";
 /// `[1, 2, 3]`: CBOR, but not a map.
 const ARRAY: &[u8] = b"\x83\x01\x02\x03";
-
-/// What a raw client saw until the socket closed (or [`WAIT`] passed).
-#[derive(Debug)]
-struct Seen {
-    messages: Vec<Message>,
-    closed: bool,
-}
-
-/// A WebSocket client that speaks the protocol by hand.
-struct Raw(WebSocketStream<MaybeTlsStream<TcpStream>>);
-
-impl Raw {
-    async fn connect(url: &str) -> Self {
-        let (ws, _) = timeout(WAIT, connect_async(url)).await.unwrap().unwrap();
-        Self(ws)
-    }
-
-    /// Connects and completes the `join`/`peer` handshake as [`PEER`].
-    async fn joined(url: &str) -> Self {
-        let mut raw = Self::connect(url).await;
-        raw.send(&Message::Join {
-            sender_id: PEER.into(),
-            peer_metadata: PeerMetadata::default(),
-            supported_protocol_versions: vec![PROTOCOL_V1.into()],
-        })
-        .await;
-        match raw.next().await {
-            Some(Message::Peer { target_id, .. }) => assert_eq!(target_id, PEER),
-            other => panic!("expected peer, got {other:?}"),
-        }
-        raw
-    }
-
-    async fn frame(&mut self, frame: Ws) {
-        timeout(WAIT, self.0.send(frame)).await.unwrap().unwrap();
-    }
-
-    async fn send(&mut self, message: &Message) {
-        self.frame(Ws::Binary(message.encode().into())).await;
-    }
-
-    /// The next protocol message; `None` once the socket closed or nothing came in time.
-    async fn next(&mut self) -> Option<Message> {
-        let deadline = Instant::now() + WAIT;
-        loop {
-            match timeout_at(deadline, self.0.next()).await {
-                Ok(Some(Ok(Ws::Binary(bytes)))) => {
-                    return Some(Message::decode(&bytes).expect("the server sent a bad frame"))
-                }
-                Ok(Some(Ok(Ws::Ping(_) | Ws::Pong(_)))) => continue,
-                Ok(Some(Ok(other))) if !other.is_close() => panic!("unexpected frame {other:?}"),
-                _ => return None,
-            }
-        }
-    }
-
-    /// Everything the server sends until it closes the socket.
-    async fn until_close(mut self) -> Seen {
-        let deadline = Instant::now() + WAIT;
-        let mut messages = Vec::new();
-        loop {
-            match timeout_at(deadline, self.0.next()).await {
-                Err(_) => {
-                    return Seen {
-                        messages,
-                        closed: false,
-                    }
-                }
-                Ok(Some(Ok(Ws::Binary(bytes)))) => {
-                    messages.push(Message::decode(&bytes).expect("the server sent a bad frame"));
-                }
-                Ok(Some(Ok(Ws::Close(_))) | Some(Err(_)) | None) => {
-                    return Seen {
-                        messages,
-                        closed: true,
-                    }
-                }
-                Ok(Some(Ok(_))) => {}
-            }
-        }
-    }
-}
 
 /// A server on a fresh data directory (the directory lives as long as the server is used).
 fn start() -> (TempDir, Server) {

@@ -129,7 +129,7 @@ fn an_upload_cut_halfway_resumes_and_is_never_served_partial() -> Result<()> {
     let file = tmp.path().join("site.jpg");
     std::fs::write(&file, &bytes)?;
     book.add_file(&file)?;
-    let transfer = Transfer::new(&server.url(), None)?;
+    let transfer = Transfer::new(&server.url(), None, None)?;
     let mut first = None;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -8,8 +8,6 @@
 //!   while more is expected, 201 once complete and checked, 409 and `Upload-Offset` when
 //!   START is not where the server is.
 
-use std::time::Duration;
-
 use reqwest::header::{CONTENT_RANGE, RANGE};
 use reqwest::StatusCode;
 
@@ -48,33 +46,13 @@ pub struct Progress {
 
 impl Transfer {
     /// For the server at `url` (its sync URL, `ws://host:port/…`, or `http://host:port`);
-    /// `ca`: the organisation's CA certificate (PEM), for a server whose certificate it signed.
-    pub fn new(url: &str, ca: Option<&[u8]>) -> Result<Self, BlobError> {
-        let bad = || BlobError::Unreachable(format!("{url:?} is not a server URL"));
-        let (secure, rest) = crate::tls::server_url(url).ok_or_else(bad)?;
-        let scheme = if secure { "https" } else { "http" };
-        let host = rest
-            .split('/')
-            .next()
-            .filter(|h| !h.is_empty())
-            .ok_or_else(bad)?;
-        let mut builder = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120));
-        if let Some(bundle) = ca {
-            for der in crate::tls::certificates(bundle).map_err(BlobError::Tls)? {
-                let cert = reqwest::Certificate::from_der(&der)
-                    .map_err(|e| BlobError::Tls(e.to_string()))?;
-                builder = builder.add_root_certificate(cert);
-            }
-        }
-        let client = builder
-            .build()
-            .map_err(|e| BlobError::Unreachable(e.to_string()))?;
-        Ok(Self {
-            client,
-            base: format!("{scheme}://{host}"),
-        })
+    /// `ca`: the organisation's CA certificate (PEM), for a server whose certificate it signed;
+    /// `token`: this device's token (see [`crate::sync::enrol`]).
+    pub fn new(url: &str, ca: Option<&[u8]>, token: Option<&str>) -> Result<Self, BlobError> {
+        let base = crate::tls::http_base(url)
+            .ok_or_else(|| BlobError::Unreachable(format!("{url:?} is not a server URL")))?;
+        let client = crate::tls::http_client(ca, token).map_err(BlobError::Tls)?;
+        Ok(Self { client, base })
     }
 
     fn url(&self, hash: &BlobHash) -> String {

@@ -88,6 +88,44 @@ pub enum Role {
     ReadOnly,
 }
 
+impl Role {
+    pub const ALL: [Role; 6] = [
+        Role::Owner,
+        Role::Admin,
+        Role::Manager,
+        Role::Staff,
+        Role::Technician,
+        Role::ReadOnly,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Manager => "manager",
+            Role::Staff => "staff",
+            Role::Technician => "technician",
+            Role::ReadOnly => "read-only",
+        }
+    }
+
+    /// May create, edit and archive client records (a technician: those assigned to them).
+    pub fn may_edit(self) -> bool {
+        self != Role::ReadOnly
+    }
+
+    /// May change the organisation's settings and its members.
+    pub fn may_manage(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin)
+    }
+}
+
+impl std::fmt::Display for Role {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 impl std::str::FromStr for Role {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {

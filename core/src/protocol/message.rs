@@ -164,6 +164,19 @@ impl Message {
         }
     }
 
+    /// The document a message is about, to change it (a server keeping per-organisation
+    /// copies of well-known documents renames them on the way in and out).
+    pub fn document_id_mut(&mut self) -> Option<&mut DocumentId> {
+        match self {
+            Message::Request { document_id, .. }
+            | Message::Sync { document_id, .. }
+            | Message::DocUnavailable { document_id, .. }
+            | Message::Ephemeral { document_id, .. }
+            | Message::RemoteHeadsChanged { document_id, .. } => Some(document_id),
+            _ => None,
+        }
+    }
+
     /// Encodes the message as one CBOR frame.
     pub fn encode(&self) -> Vec<u8> {
         let value = self.to_value();

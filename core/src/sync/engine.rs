@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::sync::broadcast::error::RecvError;
+use tokio_tungstenite::tungstenite;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 use tokio_tungstenite::tungstenite::{Bytes, Message as WsMessage};
 use tokio_tungstenite::Connector;
@@ -131,6 +132,8 @@ pub enum SyncError {
     Unreachable { url: String, reason: String },
     #[error("the server refused the session: {0}")]
     Refused(String),
+    #[error("the server refused this device: {0}")]
+    Unauthorised(String),
     #[error("TLS: {0}")]
     Tls(String),
     #[error(transparent)]
@@ -233,6 +236,25 @@ async fn run(
     }
 }
 
+/// The WebSocket request for `url`, with this device's token if it has one.
+fn authorised(
+    url: &str,
+    book: &Book,
+) -> Result<tungstenite::handshake::client::Request, SyncError> {
+    use tungstenite::client::IntoClientRequest;
+    let bad_url = || SyncError::BadUrl { url: url.into() };
+    let mut request = url.into_client_request().map_err(|_| bad_url())?;
+    if let Some(token) = super::enrol::token(book.store().as_ref())? {
+        let mut value = tungstenite::http::HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| SyncError::Unauthorised("the stored device token is damaged".into()))?;
+        value.set_sensitive(true);
+        request
+            .headers_mut()
+            .insert(tungstenite::http::header::AUTHORIZATION, value);
+    }
+    Ok(request)
+}
+
 /// One connection. Returns how it ended, and whether it got as far as the handshake.
 async fn session(
     book: &Arc<Book>,
@@ -252,9 +274,18 @@ async fn session(
         )),
         false => None,
     };
-    let connect = tokio_tungstenite::connect_async_tls_with_config(url, Some(config), true, tls);
+    let request = authorised(url, book)?;
+    let connect =
+        tokio_tungstenite::connect_async_tls_with_config(request, Some(config), true, tls);
     let ws = match tokio::time::timeout(options.quiet, connect).await {
         Ok(Ok((ws, _))) => ws,
+        Ok(Err(tungstenite::Error::Http(response)))
+            if matches!(response.status().as_u16(), 401 | 403) =>
+        {
+            let body = response.body().as_deref().unwrap_or_default();
+            let reason = String::from_utf8_lossy(body).trim().to_string();
+            return Err(SyncError::Unauthorised(reason));
+        }
         Ok(Err(e)) => return Ok((End::Retry(e.to_string()), false)),
         Err(_) => return Ok((End::Retry("connection timed out".into()), false)),
     };
@@ -402,7 +433,8 @@ async fn upload(
     if book.queued_uploads().map_err(|e| e.to_string())?.is_empty() {
         return Ok(());
     }
-    let transfer = Transfer::new(url, ca).map_err(|e| e.to_string())?;
+    let token = super::enrol::token(book.store().as_ref()).map_err(|e| e.to_string())?;
+    let transfer = Transfer::new(url, ca, token.as_deref()).map_err(|e| e.to_string())?;
     let mut progress = |p: Progress| {
         on(Status::Uploading {
             hash: p.hash.to_string(),

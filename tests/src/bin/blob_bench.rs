@@ -38,7 +38,7 @@ fn main() -> Result<()> {
     let file = tmp.path().join("photo.jpg");
     std::fs::write(&file, &bytes)?;
     let server = Server::start(&tmp.path().join("server"), None)?;
-    let transfer = Transfer::new(&server.url(), None)?;
+    let transfer = Transfer::new(&server.url(), None, None)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
