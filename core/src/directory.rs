@@ -79,6 +79,25 @@ pub fn add(
     Ok(missing.len())
 }
 
+/// Removes entries, in one change; returns how many were listed (0 writes nothing). A
+/// server uses it to take a record out of what a member may discover.
+pub fn remove(
+    doc: &mut Automerge,
+    gone: impl IntoIterator<Item = DocumentId>,
+    message: &str,
+) -> Result<usize> {
+    let listed: Vec<_> = gone.into_iter().filter(|id| lists(doc, id)).collect();
+    if listed.is_empty() {
+        return Ok(0);
+    }
+    let mut tx = doc.transaction();
+    for id in &listed {
+        tx.delete(ROOT, id.to_string())?;
+    }
+    tx.commit_with(CommitOptions::default().with_message(message));
+    Ok(listed.len())
+}
+
 /// A new, empty directory written by `actor`.
 pub fn create(actor: ActorId) -> Result<Automerge> {
     let mut doc = Automerge::new().with_actor(actor);
@@ -96,6 +115,16 @@ mod tests {
         assert_eq!(id.uuid().get_version_num(), 4);
         assert_eq!(id.uuid().get_variant(), uuid::Variant::RFC4122);
         assert_eq!(id.to_string().parse::<DocumentId>().ok(), Some(id));
+    }
+
+    #[test]
+    fn removed_entries_leave_the_list() {
+        let (a, b) = (DocumentId::random(), DocumentId::random());
+        let mut dir = create(ActorId::random()).unwrap();
+        add(&mut dir, [(a, "client".into()), (b, "client".into())], "t").unwrap();
+        assert_eq!(remove(&mut dir, [a, DocumentId::random()], "t").unwrap(), 1);
+        assert_eq!(entries(&dir).into_keys().collect::<Vec<_>>(), [b]);
+        assert_eq!(remove(&mut dir, [a], "t").unwrap(), 0);
     }
 
     #[test]

@@ -22,7 +22,8 @@ use fiche_core::store::{Store, StoreError};
 use fiche_core::{key, DocumentId};
 use sha2::{Digest, Sha256};
 
-use crate::accounts::{Access, OPEN_ORG};
+use crate::accounts::{Access, Role, OPEN_ORG};
+use crate::assign::Assignments;
 
 /// The id under which the server keeps `id` for `org`: the well-known documents get one per
 /// organisation; every other id is itself.
@@ -42,6 +43,11 @@ pub fn scoped(org: &str, id: DocumentId) -> DocumentId {
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
     DocumentId::from_bytes(bytes)
+}
+
+/// A member's own directory: what a technician discovers (the records assigned to them).
+pub fn member_directory(org: &str, member: &str) -> DocumentId {
+    scoped(&format!("{org}\0member\0{member}"), directory_id())
 }
 
 /// Which organisation owns each document.
@@ -131,8 +137,12 @@ pub struct ConnAccess {
 
 impl ConnAccess {
     pub fn new(access: Access) -> Self {
+        let directory = match access.role {
+            Role::Technician => member_directory(&access.org, &access.member),
+            _ => scoped(&access.org, directory_id()),
+        };
         Self {
-            directory: scoped(&access.org, directory_id()),
+            directory,
             settings: scoped(&access.org, settings_id()),
             access,
         }
@@ -167,8 +177,22 @@ impl ConnAccess {
         *self.access.org == *OPEN_ORG
     }
 
+    /// Whether this connection's member may see `id`, a document of their organisation: a
+    /// technician only the records assigned to them.
+    fn sees(&self, assignments: &Assignments, id: &DocumentId) -> bool {
+        self.access.role != Role::Technician
+            || *id == self.directory
+            || *id == self.settings
+            || assignments.is_assigned(id, &self.access.member)
+    }
+
     /// Checks a message from this connection's peer.
-    pub fn inbound(&self, owners: &mut Owners, mut message: Message) -> Verdict {
+    pub fn inbound(
+        &self,
+        owners: &mut Owners,
+        assignments: &Assignments,
+        mut message: Message,
+    ) -> Verdict {
         if self.is_open() {
             return Verdict::Pass(message);
         }
@@ -188,7 +212,10 @@ impl ConnAccess {
         } else {
             owners.owner(&id)
         };
-        let foreign = owner.as_ref().is_some_and(|o| *o != self.access.org);
+        let foreign = match &owner {
+            Some(o) => *o != self.access.org || !self.sees(assignments, &id),
+            None => false,
+        };
         let data = match &message {
             Message::Sync { .. } | Message::Request { .. } if foreign => {
                 return Verdict::Unavailable(outside)
@@ -217,6 +244,13 @@ impl ConnAccess {
                 self.access.member
             ));
         }
+        if owner.is_none() && role == Role::Technician {
+            return Verdict::Refuse(format!(
+                "member {} is a technician: they work on the clients assigned to them; a \
+                 manager files new ones",
+                self.access.member
+            ));
+        }
         if owner.is_none() {
             if let Err(e) = owners.claim(id, &self.access.org) {
                 tracing::error!(error = %e, %id, "cannot record a document's owner");
@@ -228,7 +262,12 @@ impl ConnAccess {
 
     /// A message about to go to this connection's peer, renamed; `None` if the peer may
     /// not see its document.
-    pub fn outbound(&self, owners: &Owners, mut message: Message) -> Option<Message> {
+    pub fn outbound(
+        &self,
+        owners: &Owners,
+        assignments: &Assignments,
+        mut message: Message,
+    ) -> Option<Message> {
         if self.is_open() {
             return Some(message);
         }
@@ -241,7 +280,8 @@ impl ConnAccess {
         let own = answer
             || id == self.directory
             || id == self.settings
-            || owners.owner(&id).is_none_or(|o| o == self.access.org);
+            || (owners.owner(&id).is_none_or(|o| o == self.access.org)
+                && self.sees(assignments, &id));
         if !own {
             tracing::warn!(%id, member = %self.access.member, "held back a message about another organisation's document");
             return None;

@@ -14,8 +14,9 @@ use fiche_core::{schema, DocumentId};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 
-use crate::access::{scoped, ConnAccess, Owners, Verdict};
-use crate::accounts::{Access, OPEN_ORG};
+use crate::access::{member_directory, scoped, ConnAccess, Owners, Verdict};
+use crate::accounts::{Access, Role, OPEN_ORG};
+use crate::assign::Assignments;
 use crate::docs::ServerDocs;
 
 /// What a connection tells the hub.
@@ -76,6 +77,7 @@ pub struct HubThread {
     /// Documents unused this long are dropped from memory.
     pub idle: Duration,
     pub owners: Owners,
+    pub assignments: Assignments,
     /// The organisations whose directories exist (for the list of what is listed).
     pub orgs: Vec<String>,
 }
@@ -105,6 +107,9 @@ impl HubThread {
                 match event {
                     Event::Connect { conn, out, access } => {
                         self.hub.connect(conn);
+                        if access.role == Role::Technician {
+                            self.fill_member_directory(&access);
+                        }
                         let access = ConnAccess::new(access);
                         senders.insert(conn, Conn { out, access });
                     }
@@ -116,8 +121,22 @@ impl HubThread {
                             outs.extend(self.reject(conn, reason));
                             continue;
                         }
-                        match c.access.inbound(&mut self.owners, message) {
-                            Verdict::Pass(m) => outs.extend(self.hub.receive(conn, m)),
+                        match c
+                            .access
+                            .inbound(&mut self.owners, &self.assignments, message)
+                        {
+                            Verdict::Pass(m) => {
+                                let answers = self.hub.receive(conn, m);
+                                let dir = c.access.directory();
+                                // A technician's device lists what it holds in its
+                                // directory; the server keeps it to what is assigned.
+                                let refill = c.access.access.role == Role::Technician
+                                    && answers.iter().any(|o| o.action == Action::Changed(dir));
+                                outs.extend(answers);
+                                if refill && self.fill_member_directory(&c.access.access) {
+                                    outs.extend(self.hub.changed(&dir, None));
+                                }
+                            }
                             Verdict::Unavailable(document_id) => {
                                 outs.extend(self.unavailable(conn, document_id))
                             }
@@ -150,6 +169,7 @@ impl HubThread {
                 }
             }
             outs.extend(self.list_new(&outs, &mut listed));
+            outs.extend(self.assign_moved(&outs));
             self.write();
             self.dispatch(outs, &mut senders);
             if last_evict.elapsed() >= tick {
@@ -290,9 +310,12 @@ impl HubThread {
                 .hub
                 .documents()
                 .get_loaded(id)
-                .and_then(schema::kind_of)
-                .map(|k| k.as_str().to_string())
-                .unwrap_or_default();
+                .and_then(schema::kind_of);
+            if kind == Some(schema::Kind::Directory) {
+                // A member's own directory: never listed in the organisation's.
+                continue;
+            }
+            let kind = kind.map(|k| k.as_str().to_string()).unwrap_or_default();
             listed.insert(*id);
             new.entry(dir).or_default().push((named, kind));
         }
@@ -310,6 +333,96 @@ impl HubThread {
         outs
     }
 
+    /// Follows changed records' assignments into their members' own directories (what
+    /// technicians discover): a record assigned is added, live; one unassigned is removed.
+    fn assign_moved(&mut self, outs: &[Out]) -> Vec<Out> {
+        let mut edits: HashMap<DocumentId, (Vec<DocumentId>, Vec<DocumentId>)> = HashMap::new();
+        for out in outs {
+            let Action::Changed(id) = &out.action else {
+                continue;
+            };
+            let Some(org) = self.owners.owner(id).filter(|o| **o != *OPEN_ORG) else {
+                continue;
+            };
+            let Some(doc) = self.hub.documents().get_loaded(id) else {
+                continue;
+            };
+            let moved = match self.assignments.update(*id, doc) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::error!(error = %e, %id, "cannot record a record's assignees");
+                    continue;
+                }
+            };
+            for m in moved.gained {
+                edits
+                    .entry(member_directory(&org, &m))
+                    .or_default()
+                    .0
+                    .push(*id);
+            }
+            for m in moved.lost {
+                edits
+                    .entry(member_directory(&org, &m))
+                    .or_default()
+                    .1
+                    .push(*id);
+            }
+        }
+        let mut outs = Vec::new();
+        for (dir, (add, remove)) in edits {
+            if self.edit_directory(dir, add, remove) {
+                outs.extend(self.hub.changed(&dir, None));
+            }
+        }
+        outs
+    }
+
+    /// Makes a technician's own directory list exactly the records assigned to them (and the
+    /// settings), before their device asks for it.
+    fn fill_member_directory(&mut self, access: &Access) -> bool {
+        let dir = member_directory(&access.org, &access.member);
+        if let Err(e) = self.owners.ensure(dir, &access.org) {
+            tracing::error!(error = %e, "cannot record a directory's owner");
+            return false;
+        }
+        let assigned = self.assignments.of_member(&access.member);
+        let listed: Vec<DocumentId> = self
+            .hub
+            .documents()
+            .directory(&dir, true)
+            .map(|d| directory::entries(d).into_keys().collect())
+            .unwrap_or_default();
+        let stale = listed
+            .into_iter()
+            .filter(|id| *id != settings_id() && !assigned.contains(id))
+            .collect();
+        self.edit_directory(dir, assigned, stale)
+    }
+
+    /// Adds and removes client entries of a directory; whether it changed.
+    fn edit_directory(
+        &mut self,
+        dir: DocumentId,
+        add: Vec<DocumentId>,
+        remove: Vec<DocumentId>,
+    ) -> bool {
+        let Some(doc) = self.hub.documents().directory(&dir, true) else {
+            return false;
+        };
+        let mut entries: Vec<(DocumentId, String)> = vec![(settings_id(), "settings".into())];
+        entries.extend(add.into_iter().map(|id| (id, "client".to_string())));
+        let added = directory::add(doc, entries, "assigned");
+        let removed = directory::remove(doc, remove, "unassigned");
+        match (added, removed) {
+            (Ok(a), Ok(r)) => a + r > 0,
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(error = %e, "cannot edit a member's directory");
+                false
+            }
+        }
+    }
+
     fn dispatch(&self, outs: Vec<Out>, senders: &mut HashMap<ConnId, Conn>) {
         for Out { conn, action } in outs {
             let Some(c) = senders.get(&conn) else {
@@ -318,7 +431,7 @@ impl HubThread {
             let sender = &c.out;
             match action {
                 Action::Send(message) => {
-                    if let Some(m) = c.access.outbound(&self.owners, message) {
+                    if let Some(m) = c.access.outbound(&self.owners, &self.assignments, message) {
                         let _ = sender.send(Outgoing::Frame(m.encode()));
                     }
                 }

@@ -11,6 +11,7 @@
 pub mod access;
 pub mod accounts;
 pub mod admin_socket;
+pub mod assign;
 pub mod auth;
 pub mod blobs;
 pub mod docs;
@@ -112,6 +113,7 @@ pub async fn serve(
     let accounts = accounts::Accounts::new(store.clone());
     let orgs = accounts.orgs()?.into_iter().map(|o| o.id).collect();
     let owners = access::Owners::load(store.clone())?;
+    let assignments = assign::Assignments::load(store.clone())?;
     if config.no_auth {
         tracing::warn!(
             "--no-auth: every peer is let in without a token, into one open organisation"
@@ -131,6 +133,7 @@ pub async fn serve(
         stats: stats.clone(),
         idle: config.idle,
         owners,
+        assignments,
         orgs,
     };
     let (events, receiver) = std::sync::mpsc::channel();

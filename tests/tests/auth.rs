@@ -385,3 +385,86 @@ fn a_js_client_with_its_token_in_the_url_sees_its_organisation_only() {
     assert!(!refused.status.success(), "{refused:?}");
     assert!(!String::from_utf8_lossy(&refused.stdout).contains("Acme Js Client"));
 }
+
+/// Whether `lines` shows `needle` within `wait` (read on a thread, so a silent process cannot
+/// hang the test).
+fn shows(
+    lines: impl Iterator<Item = String> + Send + 'static,
+    needle: &str,
+    wait: Duration,
+) -> bool {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let needle = needle.to_string();
+    std::thread::spawn(move || {
+        let mut lines = lines;
+        let found = lines.any(|l| l.contains(&needle));
+        let _ = tx.send(found);
+    });
+    rx.recv_timeout(wait).unwrap_or(false)
+}
+
+#[test]
+fn a_technician_receives_exactly_the_clients_assigned_to_them_and_live() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let server = two_organisations(&data);
+    let (_, code_m) = member(&data, "acme", "Mia", "manager");
+    let (tech, code_t) = member(&data, "acme", "Tom", "technician");
+    let (manager, _) = enrolled(&tmp.path().join("m"), &server, &code_m);
+    let mut first = named("Assigned By Manager");
+    first.manager = Some(tech.clone());
+    let first = manager.create_client(first).unwrap().id;
+    let second = manager.create_client(named("Later Assigned")).unwrap().id;
+    manager.create_client(named("Never Assigned")).unwrap();
+    sync_book(&manager, &server.url());
+
+    let store_t = tmp.path().join("t");
+    let (tom, _) = enrolled(&store_t, &server, &code_t);
+    sync_book(&tom, &server.url());
+    let names: Vec<String> = tom
+        .list(&Default::default(), Default::default())
+        .into_iter()
+        .map(|s| s.name)
+        .collect();
+    assert_eq!(names, ["Assigned By Manager"]);
+    drop(tom);
+
+    // Assigning one more (an intervention for Tom) reaches his watching device live.
+    let (mut watch, lines) = fiche_tests::watch(&store_t, &server.url()).unwrap();
+    std::thread::sleep(Duration::from_millis(500));
+    manager
+        .edit_client(&second, |c| {
+            let visit = fiche_core::model::Intervention {
+                date: "2026-11-20".into(),
+                technician: Some(tech.clone()),
+                report: "Boiler check".into(),
+                ..Default::default()
+            };
+            c.interventions.insert("visit-1".into(), visit);
+        })
+        .unwrap();
+    sync_book(&manager, &server.url());
+    let arrived = shows(lines, "Later Assigned", Duration::from_secs(20));
+    watch.kill().unwrap();
+    watch.wait().unwrap();
+    assert!(
+        arrived,
+        "the newly assigned client did not reach the technician live"
+    );
+
+    // Unassigned, a client leaves what the technician discovers.
+    manager.edit_client(&first, |c| c.manager = None).unwrap();
+    sync_book(&manager, &server.url());
+    let tom = device(&store_t);
+    sync_book(&tom, &server.url());
+    let listed = fiche_core::directory::entries(&tom.document(&directory_id()).unwrap());
+    assert!(listed.contains_key(&second), "{listed:?}");
+    assert!(!listed.contains_key(&first), "{listed:?}");
+    assert_eq!(
+        listed
+            .keys()
+            .filter(|id| **id != fiche_core::directory::settings_id())
+            .count(),
+        1
+    );
+}

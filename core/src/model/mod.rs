@@ -118,6 +118,21 @@ impl Client {
             .collect()
     }
 
+    /// The members this client is assigned to: its manager and the technicians of its
+    /// interventions (a technician sees only the clients assigned to them).
+    pub fn assignees(&self) -> std::collections::BTreeSet<String> {
+        self.manager
+            .iter()
+            .chain(
+                self.interventions
+                    .values()
+                    .filter_map(|i| i.technician.as_ref()),
+            )
+            .filter(|m| !m.is_empty())
+            .cloned()
+            .collect()
+    }
+
     /// What lists show: the display name, or first and last name, or the company name.
     pub fn display_name(&self) -> String {
         self.name.shown(&self.invoice.company_name)
