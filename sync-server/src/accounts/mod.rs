@@ -3,7 +3,8 @@
 //! Everything lives in the server's store under `_auth/…`:
 //! - `["_auth", "org", ORG]`, `["_auth", "member", MEMBER]`, `["_auth", "device", DEVICE]`:
 //!   JSON records;
-//! - `["_auth", "token", SHA-256 of the token]` → the device: tokens are never stored;
+//! - `["_auth", "token", SHA-256 of the token]` → the device: tokens are never stored (the
+//!   device's record keeps the same hash, so revoking it deletes that one key);
 //! - `["_auth", "code", SHA-256 of the code]` → a pending enrolment (member, expiry).
 //!
 //! Every change made by an administrator is also written to the audit log ([`audit`]), in the
@@ -22,7 +23,7 @@ use serde::{Deserialize, Serialize};
 
 pub use fiche_core::model::Role;
 
-pub use secret::{hash_secret, new_code, new_token, NoRandom};
+pub use secret::{hash_code, hash_token, new_code, new_token, NoRandom};
 
 /// The organisation every peer belongs to on a server started with `--no-auth`.
 pub const OPEN_ORG: &str = "_open";
@@ -51,6 +52,9 @@ pub struct Device {
     pub created: i64,
     pub last_seen: Option<i64>,
     pub revoked: Option<i64>,
+    /// SHA-256 of its token (the key under `["_auth", "token"]`).
+    #[serde(default)]
+    pub token_hash: String,
 }
 
 /// A pending enrolment: the member the device will act for, until when.
@@ -279,13 +283,13 @@ impl Accounts {
             member: member.to_string(),
             expires: now_seconds() + i64::from(minutes) * 60,
         };
-        let w = Write::Put(key!["_auth", "code", hash_secret(&code)], encode(&pending));
+        let w = Write::Put(key!["_auth", "code", hash_code(&code)], encode(&pending));
         Ok((code, vec![w]))
     }
 
     /// Exchanges an enrolment code for a device token; the code is used up.
     pub fn redeem(&self, code: &str, device_name: &str) -> Result<Enrolled, AccountError> {
-        let code_key = key!["_auth", "code", hash_secret(code.trim())];
+        let code_key = key!["_auth", "code", hash_code(code)];
         let pending: Enrolment = self.read(&code_key)?.ok_or(AccountError::BadCode)?;
         if pending.expires < now_seconds() {
             self.store.delete(code_key)?;
@@ -301,12 +305,13 @@ impl Accounts {
             created: now_seconds(),
             last_seen: None,
             revoked: None,
+            token_hash: hash_token(&token),
         };
         let mut writes = vec![
             Write::Delete(code_key),
             Write::Put(key!["_auth", "device", &device.id], encode(&device)),
             Write::Put(
-                key!["_auth", "token", hash_secret(&token)],
+                key!["_auth", "token", &device.token_hash],
                 device.id.clone().into_bytes(),
             ),
         ];
@@ -332,22 +337,16 @@ impl Accounts {
     pub(crate) fn revoke(&self, id: &str) -> Result<Vec<Write>, AccountError> {
         let mut device = self.device(id)?;
         device.revoked.get_or_insert(now_seconds());
-        let tokens = self.store.scan(&key!["_auth", "token"])?;
-        let mut writes: Vec<Write> = tokens
-            .into_iter()
-            .filter(|(_, v)| v.as_slice() == id.as_bytes())
-            .map(|(k, _)| Write::Delete(k))
-            .collect();
-        writes.push(Write::Put(key!["_auth", "device", id], encode(&device)));
+        let mut writes = vec![Write::Put(key!["_auth", "device", id], encode(&device))];
+        if !device.token_hash.is_empty() {
+            writes.push(Write::Delete(key!["_auth", "token", &device.token_hash]));
+        }
         Ok(writes)
     }
 
     /// Who holds `token`, or `None` for an unknown or revoked token (or a removed member).
     pub fn authenticate(&self, token: &str) -> Result<Option<Access>, AccountError> {
-        let Some(device) = self
-            .store
-            .get(&key!["_auth", "token", hash_secret(token)])?
-        else {
+        let Some(device) = self.store.get(&key!["_auth", "token", hash_token(token)])? else {
             return Ok(None);
         };
         let device = String::from_utf8_lossy(&device).into_owned();

@@ -38,22 +38,27 @@ pub fn new_code() -> Result<String, NoRandom> {
         .join("-"))
 }
 
-/// The stored form of a token or a code: its SHA-256, in hex. A code is compared without its
-/// dashes, spaces or case.
-pub fn hash_secret(secret: &str) -> String {
-    let normal: String = if secret.starts_with("fiche_") {
-        secret.to_string()
-    } else {
-        secret
-            .chars()
-            .filter(|c| c.is_ascii_alphanumeric())
-            .map(|c| c.to_ascii_uppercase())
-            .collect()
-    };
-    Sha256::digest(normal.as_bytes())
+fn sha256_hex(text: &str) -> String {
+    Sha256::digest(text.as_bytes())
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect()
+}
+
+/// The stored form of a device token: its SHA-256, in hex.
+pub fn hash_token(token: &str) -> String {
+    sha256_hex(token)
+}
+
+/// The stored form of an enrolment code: the SHA-256 of its letters and digits, whatever the
+/// dashes, spaces or case it was typed with.
+pub fn hash_code(code: &str) -> String {
+    let normal: String = code
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_uppercase())
+        .collect();
+    sha256_hex(&normal)
 }
 
 #[cfg(test)]
@@ -73,8 +78,8 @@ mod tests {
         let code = new_code()?;
         assert_eq!(code.len(), 14);
         let typed = code.replace('-', " ").to_lowercase();
-        assert_eq!(hash_secret(&code), hash_secret(&typed));
-        assert_ne!(hash_secret(&code), hash_secret(&new_code()?));
+        assert_eq!(hash_code(&code), hash_code(&typed));
+        assert_ne!(hash_code(&code), hash_code(&new_code()?));
         Ok(())
     }
 }
