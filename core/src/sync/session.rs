@@ -581,12 +581,19 @@ impl Session {
         }
         if !self.directory_read {
             self.directory_read = true;
-            let missing: Vec<DocumentId> = self
-                .known
-                .iter()
-                .filter(|id| **id != dir && !listed.contains_key(id))
-                .copied()
-                .collect();
+            // Only documents this server has never synced with us: one it knows and does not
+            // list was taken out of our view on purpose (a Fiche server keeps a technician's
+            // directory to what is assigned to them), not forgotten.
+            let peer = self.peer.clone().unwrap_or_default();
+            let mut missing = Vec::new();
+            for id in &self.known {
+                if *id != dir
+                    && !listed.contains_key(id)
+                    && self.docs.book.sync_state(id, &peer)?.is_none()
+                {
+                    missing.push(*id);
+                }
+            }
             out.extend(self.list_in_directory(missing)?);
         }
         Ok(out)
