@@ -117,7 +117,10 @@ impl HubThread {
                         let Some(c) = senders.get(&conn) else {
                             continue;
                         };
-                        if let Some(reason) = self.spoofed(conn, &message) {
+                        // Before anything else, so that no answer depends on what a spoofed
+                        // message asks.
+                        let spoofed = self.hub.connection(conn).and_then(|h| h.spoofed(&message));
+                        if let Some(reason) = spoofed {
                             outs.extend(self.reject(conn, reason));
                             continue;
                         }
@@ -231,18 +234,6 @@ impl HubThread {
                 action: Action::Close(reason),
             },
         ]
-    }
-
-    /// Why a message must be refused for speaking as another peer (checked before anything
-    /// else, so that no answer depends on what a spoofed message asks).
-    fn spoofed(&self, conn: ConnId, message: &Message) -> Option<String> {
-        let remote = self.hub.connection(conn)?.remote()?;
-        (message.sender_id() != remote).then(|| {
-            format!(
-                "senderId {:?} is not the peer of this connection",
-                message.sender_id()
-            )
-        })
     }
 
     /// `doc-unavailable` for a document the peer may not see, as if it did not exist.

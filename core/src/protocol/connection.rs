@@ -183,20 +183,27 @@ impl Connection {
         self.sync_document(*id, docs)
     }
 
+    /// Why `message` must be refused for speaking as another peer than the one that joined
+    /// (`None` before the handshake, or when it is the peer's own).
+    pub fn spoofed(&self, message: &Message) -> Option<String> {
+        let remote = self.remote.as_deref()?;
+        (message.sender_id() != remote).then(|| {
+            format!(
+                "senderId {:?} is not the peer of this connection",
+                message.sender_id()
+            )
+        })
+    }
+
     /// Handles one message from the peer.
     pub fn receive(&mut self, message: Message, docs: &mut impl Documents) -> Vec<Action> {
         match self.phase {
             Phase::Closed => Vec::new(),
             Phase::Handshake => self.handshake(message),
-            Phase::Open => {
-                if message.sender_id() != self.remote.as_deref().unwrap_or_default() {
-                    return self.error(format!(
-                        "senderId {:?} is not the peer of this connection",
-                        message.sender_id()
-                    ));
-                }
-                self.open(message, docs)
-            }
+            Phase::Open => match self.spoofed(&message) {
+                Some(reason) => self.error(reason),
+                None => self.open(message, docs),
+            },
         }
     }
 
