@@ -70,6 +70,7 @@ pub fn once(book: Book, server: &str, ca: Option<Vec<u8>>, json: bool) -> Result
             bar.set_message(format!("connecting to {server} (attempt {attempt})"));
         }
         Status::Skipped { id, reason } => bar.println(format!("skipped {id}: {reason}")),
+        Status::Erased { id } => bar.println(format!("erased {id} (deleted here)")),
         Status::Uploading { hash, done, total } => {
             let percent = done * 100 / total.max(1);
             bar.set_message(format!(
@@ -152,6 +153,7 @@ pub fn watch(book: Book, server: &str, ca: Option<Vec<u8>>) -> Result<()> {
                 Status::Syncing { done, total } => format!("syncing {done} of {total}"),
                 Status::UpToDate { documents } => format!("up to date ({documents} documents)"),
                 Status::Skipped { id, reason } => format!("skipped {id}: {reason}"),
+                Status::Erased { id } => format!("erased client {id} (deleted here)"),
                 // One line per file, when it is all there.
                 Status::Uploading { hash, done, total } if done == total => {
                     format!("uploaded {hash} ({total} bytes)")

@@ -26,8 +26,10 @@ use crate::store::{SledStore, Store, Write};
 use crate::validate::{FieldError, Rules, ValidationErrors};
 
 mod absorb;
+mod erase;
 mod files;
 pub use absorb::{Absorb, Absorbed};
+pub use erase::Erased;
 
 /// Bump when [`Summary`] changes shape: the index is then rebuilt from the documents on open.
 const INDEX_VERSION: &str = "1";

@@ -11,6 +11,9 @@ pub enum Error {
     Invalid(#[from] ValidationErrors),
     #[error("no record {0}")]
     NotFound(DocumentId),
+    /// The record was erased on request (GDPR): it is never taken again.
+    #[error("record {0} was erased")]
+    Erased(DocumentId),
     #[error(transparent)]
     BadId(#[from] BadDocumentId),
     #[error("storage failed: {0}")]

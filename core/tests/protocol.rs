@@ -73,13 +73,14 @@ fn message() -> impl Strategy<Value = Message> {
                 data,
             }
         }),
-        (peer(), peer(), doc()).prop_map(|(sender_id, target_id, document_id)| {
-            Message::DocUnavailable {
+        (peer(), peer(), doc(), any::<bool>()).prop_map(
+            |(sender_id, target_id, document_id, erased)| Message::DocUnavailable {
                 sender_id,
                 target_id,
                 document_id,
+                erased,
             }
-        }),
+        ),
         (
             peer(),
             peer(),

@@ -28,7 +28,7 @@ struct ClientListView: View {
         case .connecting: return "Connecting…"
         case .offline: return "Offline — changes are kept and sent later"
         case let .syncing(done, total): return "Syncing \(done) of \(total)"
-        case .upToDate, .received: return "Up to date"
+        case .upToDate, .received, .erased: return "Up to date"
         case .uploading: return "Sending photos…"
         case let .problem(reason): return reason
         }

@@ -36,6 +36,7 @@ final class Desk: ObservableObject, SyncListener {
             self.status = status
             if case .upToDate = status { self.search(self.query) }
             if case .received = status { self.search(self.query) }
+            if case .erased = status { self.search(self.query) }
         }
     }
 

@@ -205,13 +205,35 @@ pub struct SyncSummary {
 /// What the sync engine is doing, for the status bar.
 #[derive(Debug, Clone, uniffi::Enum)]
 pub enum SyncStatus {
-    Connecting { attempt: u32 },
-    Offline { reason: String, retry_in_ms: u64 },
-    Syncing { done: u64, total: u64 },
-    UpToDate { documents: u64 },
-    Received { id: String, created: bool },
-    Uploading { done: u64, total: u64 },
-    Problem { reason: String },
+    Connecting {
+        attempt: u32,
+    },
+    Offline {
+        reason: String,
+        retry_in_ms: u64,
+    },
+    Syncing {
+        done: u64,
+        total: u64,
+    },
+    UpToDate {
+        documents: u64,
+    },
+    Received {
+        id: String,
+        created: bool,
+    },
+    /// A record erased on the server: its copy on this phone is gone; lists should refresh.
+    Erased {
+        id: String,
+    },
+    Uploading {
+        done: u64,
+        total: u64,
+    },
+    Problem {
+        reason: String,
+    },
 }
 
 impl From<fiche_core::sync::Status> for SyncStatus {
@@ -234,6 +256,7 @@ impl From<fiche_core::sync::Status> for SyncStatus {
                 id: id.to_string(),
                 created,
             },
+            Status::Erased { id } => SyncStatus::Erased { id: id.to_string() },
             Status::Uploading { done, total, .. } => SyncStatus::Uploading { done, total },
             Status::Skipped { id, reason } => SyncStatus::Problem {
                 reason: format!("{id}: {reason}"),

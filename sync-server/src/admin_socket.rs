@@ -5,12 +5,14 @@
 
 use std::io::{BufRead, BufReader, Write as _};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 
 use crate::accounts::admin::{self, AdminCommand, AdminReply};
 use crate::accounts::Accounts;
+use crate::blobs::BlobFiles;
 use crate::routes::AppState;
 
 /// One request on the socket.
@@ -27,7 +29,12 @@ pub fn path(data_dir: &Path) -> PathBuf {
 
 /// Serves the admin socket until the server stops.
 #[cfg(unix)]
-pub fn listen(data_dir: &Path, accounts: Accounts, state: AppState) -> std::io::Result<()> {
+pub fn listen(
+    data_dir: &Path,
+    accounts: Accounts,
+    state: AppState,
+    files: Arc<BlobFiles>,
+) -> std::io::Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let path = path(data_dir);
     // A socket file left by a server that did not stop cleanly.
@@ -39,9 +46,9 @@ pub fn listen(data_dir: &Path, accounts: Accounts, state: AppState) -> std::io::
             let Ok((stream, _)) = listener.accept().await else {
                 continue;
             };
-            let (accounts, state) = (accounts.clone(), state.clone());
+            let (accounts, state, files) = (accounts.clone(), state.clone(), files.clone());
             tokio::spawn(async move {
-                if let Err(e) = answer(stream, accounts, state).await {
+                if let Err(e) = answer(stream, accounts, state, files).await {
                     tracing::warn!(error = %e, "admin socket request failed");
                 }
             });
@@ -55,11 +62,19 @@ async fn answer(
     stream: tokio::net::UnixStream,
     accounts: Accounts,
     state: AppState,
+    files: Arc<BlobFiles>,
 ) -> std::io::Result<()> {
     let (read, mut write) = stream.into_split();
     let mut line = String::new();
     tokio::io::BufReader::new(read).read_line(&mut line).await?;
     let reply: Result<AdminReply, String> = match serde_json::from_str::<AdminRequest>(&line) {
+        Ok(AdminRequest {
+            actor,
+            command: AdminCommand::RecordErase { id, reason },
+        }) => {
+            tracing::info!(%actor, %id, "admin command: erase a record");
+            erase(&accounts, &state, files, &id, actor, reason).await
+        }
         Ok(request) => {
             let actor = request.actor.clone();
             tracing::info!(%actor, command = ?request.command, "admin command");
@@ -81,6 +96,30 @@ async fn answer(
     let mut out = serde_json::to_vec(&reply).map_err(std::io::Error::other)?;
     out.push(b'\n');
     write.write_all(&out).await
+}
+
+/// Erases a record through the hub, then removes its files that nothing else refers to.
+#[cfg(unix)]
+async fn erase(
+    accounts: &Accounts,
+    state: &AppState,
+    files: Arc<BlobFiles>,
+    id: &str,
+    actor: String,
+    reason: String,
+) -> Result<AdminReply, String> {
+    let id: fiche_core::DocumentId = id.parse().map_err(|e| format!("{e}"))?;
+    let erasure = state.erase(id, actor, reason).await?;
+    let store = accounts.shared_store();
+    let (org, names) = (erasure.org.clone(), erasure.files.clone());
+    let removed = tokio::task::spawn_blocking(move || files.forget(store.as_ref(), &org, &names))
+        .await
+        .map_err(|e| e.to_string())?
+        .map_err(|e| e.to_string())?;
+    Ok(AdminReply {
+        text: crate::erase::report(&erasure, removed),
+        disconnect: Vec::new(),
+    })
 }
 
 /// Sends a command to the server running on `data_dir`; `Ok(None)` when none is running.

@@ -50,6 +50,12 @@ impl Assignments {
             .collect()
     }
 
+    /// Forgets a record's assignees (it is being erased); returns who had it. The caller
+    /// deletes `["_assigned", DOC]`.
+    pub fn forget(&mut self, id: &DocumentId) -> BTreeSet<String> {
+        self.map.remove(id).unwrap_or_default()
+    }
+
     /// Reads the assignees of a changed document again; returns who gained and lost it.
     pub fn update(&mut self, id: DocumentId, doc: &Automerge) -> Result<Moved, StoreError> {
         if schema::kind_of(doc) != Some(Kind::Client) {

@@ -8,7 +8,7 @@
 //! blob is never served. The kind is told from the bytes, never from the client. Every
 //! request needs a device token ([`crate::auth::require`]).
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{Read, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
@@ -72,11 +72,14 @@ impl BlobFiles {
         }
     }
 
-    /// Every shelf there is.
-    fn shelves(&self) -> Vec<PathBuf> {
-        let mut all = vec![self.dir.clone()];
+    /// Every shelf there is, with its organisation.
+    fn shelves(&self) -> Vec<(String, PathBuf)> {
+        let mut all = vec![(OPEN_ORG.to_string(), self.dir.clone())];
         if let Ok(orgs) = std::fs::read_dir(self.dir.join("orgs")) {
-            all.extend(orgs.flatten().map(|e| e.path()));
+            all.extend(
+                orgs.flatten()
+                    .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path())),
+            );
         }
         all
     }
@@ -101,55 +104,102 @@ impl BlobFiles {
 }
 
 impl BlobFiles {
-    /// Removes the blob files that no stored record refers to and that were last written
-    /// more than `grace` ago, and partial uploads untouched as long; returns how many went.
+    /// Removes the blob files that no stored record of their organisation refers to and that
+    /// were last written more than `grace` ago, and partial uploads untouched as long;
+    /// returns how many went.
     ///
     /// The grace period is what keeps a blob whose record has not arrived yet (uploaded
     /// first, or referred to by a device still offline): it must exceed how long devices stay
     /// away. A device that refers anew to a blob it holds queues it again for upload.
     pub fn collect(&self, store: &dyn Store, grace: Duration) -> Result<usize, ServerError> {
-        let mut referenced = BTreeSet::new();
-        for key in store.keys(&key!["_docs"])? {
-            let Some(id) = key.get(1).and_then(|k| k.parse::<DocumentId>().ok()) else {
-                continue;
-            };
-            let Ok(Some(doc)) = docstore::load(store, &id) else {
-                continue;
-            };
-            if schema::kind_of(&doc) == Some(Kind::Client) {
-                if let Ok(client) = record::read::<Client>(&doc) {
-                    referenced.extend(client.blob_hashes());
-                }
-            }
-        }
+        let referenced = references(store, None)?;
+        let none = BTreeSet::new();
         let mut removed = 0;
-        let dirs = self
-            .shelves()
-            .into_iter()
-            .flat_map(|shelf| [shelf.join("partial"), shelf]);
-        for dir in dirs {
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let name = entry.file_name().to_string_lossy().into_owned();
-                let Ok(meta) = entry.metadata() else { continue };
-                if !meta.is_file() || referenced.contains(&name) {
+        for (org, shelf) in self.shelves() {
+            let keep = referenced.get(&org).unwrap_or(&none);
+            for dir in [shelf.join("partial"), shelf] {
+                let Ok(entries) = std::fs::read_dir(&dir) else {
                     continue;
-                }
-                let age = meta
-                    .modified()
-                    .ok()
-                    .and_then(|m| m.elapsed().ok())
-                    .unwrap_or_default();
-                if age >= grace && std::fs::remove_file(entry.path()).is_ok() {
-                    tracing::info!(blob = %name, "unreferenced blob removed");
-                    removed += 1;
+                };
+                for entry in entries.flatten() {
+                    let name = entry.file_name().to_string_lossy().into_owned();
+                    let Ok(meta) = entry.metadata() else { continue };
+                    if !meta.is_file() || keep.contains(&name) {
+                        continue;
+                    }
+                    let age = meta
+                        .modified()
+                        .ok()
+                        .and_then(|m| m.elapsed().ok())
+                        .unwrap_or_default();
+                    if age >= grace && std::fs::remove_file(entry.path()).is_ok() {
+                        tracing::info!(blob = %name, %org, "unreferenced blob removed");
+                        removed += 1;
+                    }
                 }
             }
         }
         Ok(removed)
     }
+
+    /// Removes at once the files of an erased record (`files`, hex hashes) that no other
+    /// stored record of `org` refers to; returns how many went.
+    pub fn forget(
+        &self,
+        store: &dyn Store,
+        org: &str,
+        files: &BTreeSet<String>,
+    ) -> Result<usize, ServerError> {
+        if files.is_empty() {
+            return Ok(0);
+        }
+        let referenced = references(store, Some(org))?;
+        let keep = referenced.get(org);
+        let mut removed = 0;
+        for name in files {
+            let Ok(hash) = name.parse::<BlobHash>() else {
+                continue;
+            };
+            if keep.is_some_and(|k| k.contains(name)) {
+                continue;
+            }
+            let _ = std::fs::remove_file(self.partial(org, &hash));
+            if std::fs::remove_file(self.complete(org, &hash)).is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+}
+
+/// The files that the stored client records of each organisation (or of `only` that one)
+/// refer to, in one pass over the store.
+fn references(
+    store: &dyn Store,
+    only: Option<&str>,
+) -> Result<HashMap<String, BTreeSet<String>>, ServerError> {
+    let mut referenced: HashMap<String, BTreeSet<String>> = HashMap::new();
+    for key in store.keys(&key!["_docs"])? {
+        let Some(id) = key.get(1).and_then(|k| k.parse::<DocumentId>().ok()) else {
+            continue;
+        };
+        let org = crate::erase::owner_in_store(store, &id)?;
+        if only.is_some_and(|o| o != org) {
+            continue;
+        }
+        let Ok(Some(doc)) = docstore::load(store, &id) else {
+            continue;
+        };
+        if schema::kind_of(&doc) == Some(Kind::Client) {
+            if let Ok(client) = record::read::<Client>(&doc) {
+                referenced
+                    .entry(org)
+                    .or_default()
+                    .extend(client.blob_hashes());
+            }
+        }
+    }
+    Ok(referenced)
 }
 
 /// An upload under way; released when dropped (however the request ends).

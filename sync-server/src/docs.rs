@@ -98,6 +98,23 @@ impl ServerDocs {
         Some(slot)
     }
 
+    /// The store the documents live in.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Drops a document from memory without writing it (it is being erased).
+    pub fn forget(&mut self, id: &DocumentId) {
+        self.touched.remove(id);
+        self.broken.remove(id);
+        self.loaded.remove(id);
+    }
+
+    /// One document fewer in the store.
+    pub fn removed(&mut self) {
+        self.stored = self.stored.saturating_sub(1);
+    }
+
     /// A document already in memory (no load).
     pub fn get_loaded(&self, id: &DocumentId) -> Option<&Automerge> {
         self.loaded.get(id).map(|s| &s.doc)

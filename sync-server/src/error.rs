@@ -17,6 +17,8 @@ pub enum ServerError {
     Io(#[from] std::io::Error),
     #[error(transparent)]
     Accounts(#[from] crate::accounts::AccountError),
+    #[error(transparent)]
+    Erase(#[from] crate::erase::EraseError),
     #[error("TLS: {0}")]
     Tls(String),
 }

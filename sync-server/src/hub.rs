@@ -18,6 +18,7 @@ use crate::access::{member_directory, scoped, ConnAccess, Owners, Verdict};
 use crate::accounts::{Access, Role, OPEN_ORG};
 use crate::assign::Assignments;
 use crate::docs::ServerDocs;
+use crate::erase::{Erasure, Tombstones};
 
 /// What a connection tells the hub.
 #[derive(Debug)]
@@ -43,6 +44,13 @@ pub enum Event {
     /// their connections now.
     Revoke {
         devices: Vec<String>,
+    },
+    /// Erase a record (GDPR) and tell every peer syncing it; answers what was done.
+    Erase {
+        id: DocumentId,
+        actor: String,
+        reason: String,
+        done: oneshot::Sender<Result<Erasure, String>>,
     },
     /// Close every connection, write everything, then answer.
     Shutdown {
@@ -80,6 +88,8 @@ pub struct HubThread {
     pub assignments: Assignments,
     /// The organisations whose directories exist (for the list of what is listed).
     pub orgs: Vec<String>,
+    /// Erased records: nothing about them is taken or relayed again.
+    pub tombstones: Tombstones,
 }
 
 /// What the hub knows of each connection.
@@ -124,6 +134,16 @@ impl HubThread {
                             outs.extend(self.reject(conn, reason));
                             continue;
                         }
+                        if let Some(&id) = message
+                            .document_id()
+                            .filter(|id| self.tombstones.contains(id))
+                        {
+                            // Asked about an erased record: it is gone for good.
+                            if matches!(message, Message::Sync { .. } | Message::Request { .. }) {
+                                outs.extend(self.unavailable(conn, id, true));
+                            }
+                            continue;
+                        }
                         match c
                             .access
                             .inbound(&mut self.owners, &self.assignments, message)
@@ -141,7 +161,7 @@ impl HubThread {
                                 }
                             }
                             Verdict::Unavailable(document_id) => {
-                                outs.extend(self.unavailable(conn, document_id))
+                                outs.extend(self.unavailable(conn, document_id, false))
                             }
                             Verdict::Refuse(reason) => {
                                 tracing::warn!(conn, member = %c.access.access.member, %reason, "refused");
@@ -162,6 +182,24 @@ impl HubThread {
                                 });
                             }
                         }
+                    }
+                    Event::Erase {
+                        id,
+                        actor,
+                        reason,
+                        done,
+                    } => {
+                        // Whatever was received before is written first, so the erasure
+                        // is the last word on the record.
+                        self.write();
+                        let answer = match self.erase(id, &actor, &reason) {
+                            Ok((erasure, o)) => {
+                                outs.extend(o);
+                                Ok(erasure)
+                            }
+                            Err(e) => Err(e.to_string()),
+                        };
+                        let _ = done.send(answer);
                     }
                     Event::Reject { conn, reason } => outs.extend(self.reject(conn, reason)),
                     Event::Disconnect { conn } => {
@@ -203,7 +241,7 @@ impl HubThread {
     }
 
     /// Writes what changed; on failure the changes stay in memory and are retried next round.
-    fn write(&mut self) {
+    pub fn write(&mut self) {
         let docs = self.hub.documents();
         if let Err(e) = docs.flush() {
             tracing::error!(error = %e, "cannot write documents; will retry");
@@ -236,8 +274,9 @@ impl HubThread {
         ]
     }
 
-    /// `doc-unavailable` for a document the peer may not see, as if it did not exist.
-    fn unavailable(&self, conn: ConnId, document_id: DocumentId) -> Vec<Out> {
+    /// `doc-unavailable` for a document the peer may not see, as if it did not exist, or
+    /// for one that was `erased`.
+    fn unavailable(&self, conn: ConnId, document_id: DocumentId, erased: bool) -> Vec<Out> {
         let Some(target_id) = self
             .hub
             .connection(conn)
@@ -249,6 +288,7 @@ impl HubThread {
             sender_id: self.local.clone(),
             target_id,
             document_id,
+            erased,
         };
         vec![Out {
             conn,
@@ -436,6 +476,10 @@ impl HubThread {
                 }
                 Action::Changed(id) => tracing::debug!(conn, %id, "document changed"),
                 Action::Unavailable(id) => tracing::debug!(conn, %id, "peer lacks document"),
+                // A server is told of erasures by its admin, never by a peer.
+                Action::Erased(id) => {
+                    tracing::warn!(conn, %id, "a peer claims a document was erased; ignored")
+                }
                 Action::Relay(_) => {}
             }
         }

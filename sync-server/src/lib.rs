@@ -6,7 +6,8 @@
 //!   devices, the admin commands and the audit log; [`admin_socket`]: admin of a live server;
 //! - [`hub`]: the thread that owns the protocol state and the documents, and
 //!   [`access`]: what each connection may send and receive;
-//! - [`docs`]: documents loaded on demand, written in batches, dropped when idle.
+//! - [`docs`]: documents loaded on demand, written in batches, dropped when idle;
+//! - [`erase`]: erasure of a record (GDPR) and the tombstones that keep it gone.
 
 pub mod access;
 pub mod accounts;
@@ -15,6 +16,7 @@ pub mod assign;
 pub mod auth;
 pub mod blobs;
 pub mod docs;
+pub mod erase;
 pub mod error;
 pub mod hub;
 pub mod listen;
@@ -22,15 +24,15 @@ pub mod routes;
 pub mod tls;
 
 use std::future::Future;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 use std::time::Duration;
 
 use automerge::ActorId;
-use fiche_core::key;
 use fiche_core::protocol::{Hub, PeerMetadata};
 use fiche_core::store::{SledStore, Store};
+use fiche_core::{key, DocumentId};
 use tokio::net::TcpListener;
 
 pub use error::ServerError;
@@ -95,6 +97,57 @@ fn collect_blobs(
     Ok(())
 }
 
+/// The hub over a store: its documents (the directory pinned), their owners, assignments and
+/// tombstones, and the organisations.
+fn hub_thread(store: &Arc<dyn Store>, idle: Duration) -> Result<hub::HubThread, ServerError> {
+    let (peer, actor) = identity(store.as_ref())?;
+    let orgs = accounts::Accounts::new(store.clone())
+        .orgs()?
+        .into_iter()
+        .map(|o| o.id)
+        .collect();
+    let mut docs = docs::ServerDocs::new(store.clone(), actor)?;
+    docs.pin_directory()?;
+    let metadata = PeerMetadata {
+        storage_id: Some(peer.clone()),
+        is_ephemeral: false,
+    };
+    Ok(hub::HubThread {
+        hub: Hub::new(peer.clone(), metadata, docs),
+        local: peer,
+        stats: Arc::default(),
+        idle,
+        owners: access::Owners::load(store.clone())?,
+        assignments: assign::Assignments::load(store.clone())?,
+        orgs,
+        tombstones: erase::Tombstones::load(store.as_ref())?,
+    })
+}
+
+fn open_blobs(data_dir: &Path, max_blob: u64) -> Result<blobs::BlobFiles, ServerError> {
+    blobs::BlobFiles::open(data_dir, max_blob).map_err(|e| ServerError::Open {
+        path: data_dir.join("fiche-blobs").display().to_string(),
+        source: fiche_core::store::StoreError::Backend(e.to_string()),
+    })
+}
+
+/// Erases a record on a server that is not running (`fiche-server admin record-erase` then
+/// works on the store itself); returns what to print.
+pub fn erase_offline(
+    data_dir: &Path,
+    store: Arc<dyn Store>,
+    id: DocumentId,
+    actor: &str,
+    reason: &str,
+) -> Result<String, ServerError> {
+    let mut hub = hub_thread(&store, Duration::from_secs(60))?;
+    let (erasure, _) = hub.erase(id, actor, reason)?;
+    hub.write();
+    let files = open_blobs(data_dir, u64::MAX)?;
+    let removed = files.forget(store.as_ref(), &erasure.org, &erasure.files)?;
+    Ok(erase::report(&erasure, removed))
+}
+
 /// Serves on `listener` until `shutdown` completes; then closes every connection and writes
 /// everything before returning.
 pub async fn serve(
@@ -109,33 +162,16 @@ pub async fn serve(
                 source: e,
             })?,
         );
-    let (peer, actor) = identity(store.as_ref())?;
     let accounts = accounts::Accounts::new(store.clone());
-    let orgs = accounts.orgs()?.into_iter().map(|o| o.id).collect();
-    let owners = access::Owners::load(store.clone())?;
-    let assignments = assign::Assignments::load(store.clone())?;
     if config.no_auth {
         tracing::warn!(
             "--no-auth: every peer is let in without a token, into one open organisation"
         );
     }
     let auth = Arc::new(auth::Auth::new((!config.no_auth).then(|| accounts.clone())));
-    let mut docs = docs::ServerDocs::new(store.clone(), actor)?;
-    docs.pin_directory()?;
-    let metadata = PeerMetadata {
-        storage_id: Some(peer.clone()),
-        is_ephemeral: false,
-    };
-    let stats = Arc::new(hub::Stats::default());
-    let hub_thread = hub::HubThread {
-        hub: Hub::new(peer.clone(), metadata, docs),
-        local: peer.clone(),
-        stats: stats.clone(),
-        idle: config.idle,
-        owners,
-        assignments,
-        orgs,
-    };
+    let hub_thread = hub_thread(&store, config.idle)?;
+    let peer = hub_thread.local.clone();
+    let stats = hub_thread.stats.clone();
     let (events, receiver) = std::sync::mpsc::channel();
     let thread = std::thread::Builder::new()
         .name("fiche-hub".into())
@@ -147,17 +183,11 @@ pub async fn serve(
         max_message: config.max_message,
         auth: auth.clone(),
     };
+    let files = Arc::new(open_blobs(&config.data_dir, config.max_blob)?);
     #[cfg(unix)]
-    admin_socket::listen(&config.data_dir, accounts, state.clone())?;
+    admin_socket::listen(&config.data_dir, accounts, state.clone(), files.clone())?;
     tracing::info!(%peer, data_dir = %config.data_dir.display(), "server ready");
     let closer = state.clone();
-    let files = blobs::BlobFiles::open(&config.data_dir, config.max_blob).map_err(|e| {
-        ServerError::Open {
-            path: config.data_dir.join("fiche-blobs").display().to_string(),
-            source: fiche_core::store::StoreError::Backend(e.to_string()),
-        }
-    })?;
-    let files = Arc::new(files);
     collect_blobs(
         files.clone(),
         store.clone(),

@@ -173,6 +173,13 @@ fn administer(data_dir: &std::path::Path, command: AdminCommand) -> anyhow::Resu
             }
         }
     };
+    if let AdminCommand::RecordErase { id, reason } = &request.command {
+        let id = id.parse()?;
+        let store = accounts.shared_store();
+        let text = fiche_sync_server::erase_offline(data_dir, store, id, &request.actor, reason)?;
+        println!("{text}");
+        return Ok(());
+    }
     let reply = admin::run(&accounts, &request.actor, request.command)?;
     println!("{}", reply.text);
     Ok(())

@@ -47,6 +47,25 @@ impl AppState {
         }
     }
 
+    /// Asks the hub to erase a record; the answer says what was done.
+    pub async fn erase(
+        &self,
+        id: fiche_core::DocumentId,
+        actor: String,
+        reason: String,
+    ) -> Result<crate::erase::Erasure, String> {
+        let (done, answer) = tokio::sync::oneshot::channel();
+        self.send(Event::Erase {
+            id,
+            actor,
+            reason,
+            done,
+        });
+        answer
+            .await
+            .unwrap_or_else(|_| Err("the server is stopping".into()))
+    }
+
     /// Asks the hub to close every connection and write everything; `done` answers then.
     pub fn send_shutdown(&self, done: tokio::sync::oneshot::Sender<()>) {
         self.send(Event::Shutdown { done });

@@ -420,3 +420,20 @@ pub fn watch(store: &Path, url: &str) -> Result<(Child, impl Iterator<Item = Str
     let stdout = child.stdout.take().context("no stdout")?;
     Ok((child, BufReader::new(stdout).lines().map_while(Result::ok)))
 }
+
+/// Whether `lines` shows `needle` within `wait` (read on a thread, so a silent process cannot
+/// hang the test).
+pub fn shows(
+    lines: impl Iterator<Item = String> + Send + 'static,
+    needle: &str,
+    wait: std::time::Duration,
+) -> bool {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let needle = needle.to_string();
+    std::thread::spawn(move || {
+        let mut lines = lines;
+        let found = lines.any(|l| l.contains(&needle));
+        let _ = tx.send(found);
+    });
+    rx.recv_timeout(wait).unwrap_or(false)
+}

@@ -16,7 +16,7 @@ use fiche_core::protocol::Message;
 use fiche_core::sync::{SyncError, SyncOptions};
 use fiche_core::{Book, DocumentId};
 use fiche_tests::raw::{Raw, PEER};
-use fiche_tests::{admin, device, sync_book, Server};
+use fiche_tests::{admin, device, shows, sync_book, Server};
 
 /// A secured server with organisations `acme` and `beta`.
 fn two_organisations(data: &Path) -> Server {
@@ -384,23 +384,6 @@ fn a_js_client_with_its_token_in_the_url_sees_its_organisation_only() {
     let refused = fiche_tests::js(&["get", "--url", &bare, "--doc", &mine.url()]).unwrap();
     assert!(!refused.status.success(), "{refused:?}");
     assert!(!String::from_utf8_lossy(&refused.stdout).contains("Acme Js Client"));
-}
-
-/// Whether `lines` shows `needle` within `wait` (read on a thread, so a silent process cannot
-/// hang the test).
-fn shows(
-    lines: impl Iterator<Item = String> + Send + 'static,
-    needle: &str,
-    wait: Duration,
-) -> bool {
-    let (tx, rx) = std::sync::mpsc::channel();
-    let needle = needle.to_string();
-    std::thread::spawn(move || {
-        let mut lines = lines;
-        let found = lines.any(|l| l.contains(&needle));
-        let _ = tx.send(found);
-    });
-    rx.recv_timeout(wait).unwrap_or(false)
 }
 
 #[test]

@@ -47,3 +47,24 @@ pub fn collect(
     }
     Ok(done)
 }
+
+/// Removes these blobs outright, whatever their age, with their place in the upload queue
+/// (the files of an erased record that no other record here refers to).
+pub fn remove(store: &dyn Store, hashes: &BTreeSet<BlobHash>) -> Result<Collected, BlobError> {
+    let mut done = Collected::default();
+    for hash in hashes {
+        let mut writes: Vec<Write> = store
+            .keys(&key!["_blob", hash])?
+            .into_iter()
+            .map(Write::Delete)
+            .collect();
+        if writes.is_empty() {
+            continue;
+        }
+        done.bytes += meta(store, hash)?.map_or(0, |m| m.size);
+        writes.push(Write::Delete(super::upload_key(hash)));
+        store.apply(writes)?;
+        done.blobs += 1;
+    }
+    Ok(done)
+}

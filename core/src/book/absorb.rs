@@ -93,6 +93,9 @@ impl Book {
             with,
             mut received,
         } = item;
+        if self.is_erased(&id)? {
+            return Err(Error::Erased(id));
+        }
         // What the book holds now may be ahead of what the caller loaded (an edit made here
         // meanwhile): the stored heads tell without loading the document.
         let stored_heads = docstore::heads(self.store.as_ref(), &id)?;

@@ -52,6 +52,8 @@ pub enum Action {
     Changed(DocumentId),
     /// The peer does not have a document we asked for.
     Unavailable(DocumentId),
+    /// The peer (a Fiche server) says the document was erased: delete every copy of it.
+    Erased(DocumentId),
     /// An ephemeral message to relay to the other peers of its document.
     Relay(Message),
     /// Close the connection (after sending what precedes this action).
@@ -277,9 +279,17 @@ impl Connection {
             Message::Request {
                 document_id, data, ..
             } => self.apply(document_id, &data, docs, true),
-            Message::DocUnavailable { document_id, .. } => {
+            Message::DocUnavailable {
+                document_id,
+                erased,
+                ..
+            } => {
                 self.docs.remove(&document_id);
-                vec![Action::Unavailable(document_id)]
+                if erased {
+                    vec![Action::Erased(document_id)]
+                } else {
+                    vec![Action::Unavailable(document_id)]
+                }
             }
             Message::Ephemeral { .. } => vec![Action::Relay(message)],
             Message::Leave { .. } => {
@@ -322,6 +332,7 @@ impl Connection {
                 sender_id: self.local.clone(),
                 target_id: remote,
                 document_id: id,
+                erased: false,
             })];
         }
         if !sync_message.changes.is_empty() {

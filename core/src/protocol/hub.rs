@@ -95,6 +95,32 @@ impl<D: Documents> Hub<D> {
         out
     }
 
+    /// A document was erased: every connection syncing it forgets it, and its peer hears
+    /// `doc-unavailable` marked erased (a Fiche device then deletes its copy).
+    pub fn erased(&mut self, id: &crate::DocumentId) -> Vec<Out> {
+        let mut out = Vec::new();
+        for (&conn, c) in self.conns.iter_mut() {
+            if !c.syncs(id) {
+                continue;
+            }
+            c.forget(id);
+            let Some(target_id) = c.remote().map(str::to_string) else {
+                continue;
+            };
+            let message = Message::DocUnavailable {
+                sender_id: self.local.clone(),
+                target_id,
+                document_id: *id,
+                erased: true,
+            };
+            out.push(Out {
+                conn,
+                action: Action::Send(message),
+            });
+        }
+        out
+    }
+
     fn relay(&mut self, from: ConnId, message: &Message) -> Vec<Out> {
         let Message::Ephemeral {
             sender_id,

@@ -74,6 +74,9 @@ pub enum Message {
         sender_id: PeerId,
         target_id: PeerId,
         document_id: DocumentId,
+        /// A Fiche server's word that the document was erased (GDPR): a Fiche device deletes
+        /// its copy. Sent as an extra `erased: true` field, which other peers ignore.
+        erased: bool,
     },
     /// Data about a document that is not stored (presence, cursors), relayed as is.
     Ephemeral {
@@ -257,10 +260,14 @@ impl Message {
                 sender_id,
                 target_id,
                 document_id,
+                erased,
             } => {
                 m.text("senderId", sender_id);
                 m.text("targetId", target_id);
                 m.text("documentId", &document_id.to_string());
+                if *erased {
+                    m.put("erased", Value::Bool(true));
+                }
             }
             Message::Ephemeral {
                 sender_id,
@@ -371,6 +378,7 @@ impl Message {
                 sender_id: sender_id()?,
                 target_id: target_id()?,
                 document_id: document_id()?,
+                erased: matches!(m.get("erased"), Some(Value::Bool(true))),
             },
             "ephemeral" => Message::Ephemeral {
                 sender_id: sender_id()?,

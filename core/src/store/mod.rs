@@ -40,7 +40,7 @@ pub enum StoreError {
 /// The narrow interface every store implements; all methods are durable and thread-safe.
 pub trait Store: Send + Sync + std::fmt::Debug {
     fn get(&self, key: &[String]) -> Result<Option<Vec<u8>>, StoreError>;
-    /// Every entry whose key starts with `prefix`, in key order.
+    /// Every entry whose key starts with `prefix` (every entry for an empty one), in key order.
     fn scan(&self, prefix: &[String]) -> Result<Vec<(Key, Vec<u8>)>, StoreError>;
     /// The keys [`Store::scan`] would return, without reading the values.
     fn keys(&self, prefix: &[String]) -> Result<Vec<Key>, StoreError> {

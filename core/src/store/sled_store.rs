@@ -66,6 +66,16 @@ fn locked(e: &sled::Error) -> bool {
     }
 }
 
+/// The byte prefix of every key under `prefix` (all keys for an empty prefix).
+fn scan_prefix(prefix: &[String]) -> Result<Vec<u8>, StoreError> {
+    if prefix.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut p = encode_key(prefix)?;
+    p.push(b'/');
+    Ok(p)
+}
+
 impl Store for SledStore {
     fn get(&self, key: &[String]) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self
@@ -76,10 +86,8 @@ impl Store for SledStore {
     }
 
     fn scan(&self, prefix: &[String]) -> Result<Vec<(Key, Vec<u8>)>, StoreError> {
-        let mut p = encode_key(prefix)?;
-        p.push(b'/');
         self.db
-            .scan_prefix(p)
+            .scan_prefix(scan_prefix(prefix)?)
             .map(|item| {
                 let (k, v) = item.map_err(backend)?;
                 Ok((decode_key(&k), v.to_vec()))
@@ -88,10 +96,8 @@ impl Store for SledStore {
     }
 
     fn keys(&self, prefix: &[String]) -> Result<Vec<Key>, StoreError> {
-        let mut p = encode_key(prefix)?;
-        p.push(b'/');
         self.db
-            .scan_prefix(p)
+            .scan_prefix(scan_prefix(prefix)?)
             .keys()
             .map(|k| Ok(decode_key(&k.map_err(backend)?)))
             .collect()

@@ -105,6 +105,10 @@ pub enum Status {
         id: DocumentId,
         reason: String,
     },
+    /// A record erased on the server (GDPR): this device's copy, history included, is gone.
+    Erased {
+        id: DocumentId,
+    },
 }
 
 /// What a one-shot sync did.
@@ -116,6 +120,8 @@ pub struct SyncReport {
     pub received: usize,
     pub created: usize,
     pub skipped: usize,
+    /// Records erased on the server whose copy here was deleted.
+    pub erased: usize,
     /// Photos and files sent to the server.
     pub uploaded: usize,
     pub bytes_in: u64,
@@ -471,6 +477,10 @@ fn notify(
             Note::Skipped { id, reason } => {
                 report.skipped += 1;
                 on(Status::Skipped { id, reason });
+            }
+            Note::Erased { id, held } => {
+                report.erased += usize::from(held);
+                on(Status::Erased { id });
             }
             Note::Closed(reason) => return Err(SyncError::Refused(reason)),
         }

@@ -28,6 +28,8 @@ pub enum Note {
     },
     /// A document from the server that the book did not take, and why.
     Skipped { id: DocumentId, reason: String },
+    /// The server erased a record: its copy here is gone (`held`: there was one).
+    Erased { id: DocumentId, held: bool },
     /// The connection must close.
     Closed(String),
 }
@@ -454,6 +456,18 @@ impl Session {
                         self.directory_answered = true;
                     }
                 }
+                Action::Erased(doc) => {
+                    self.pending.remove(&doc);
+                    self.soft.remove(&doc);
+                    self.known.remove(&doc);
+                    self.dirty.remove(&doc);
+                    self.docs.slots.remove(&doc);
+                    let erased = self.docs.book.erase(&doc)?;
+                    notes.push(Note::Erased {
+                        id: doc,
+                        held: erased.held,
+                    });
+                }
                 Action::Relay(_) => {}
                 Action::Close(reason) => notes.push(Note::Closed(reason)),
             }
@@ -575,7 +589,11 @@ impl Session {
         let mut out = Vec::new();
         for (id, kind) in &listed {
             // The book's own documents are started by `top_up`, a window at a time.
-            if wanted(kind) && !self.known.contains(id) && !self.docs.book.has_document(id)? {
+            if wanted(kind)
+                && !self.known.contains(id)
+                && !self.docs.book.has_document(id)?
+                && !self.docs.book.is_erased(id)?
+            {
                 out.extend(self.begin(*id, false)?);
             }
         }

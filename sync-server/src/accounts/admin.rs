@@ -48,6 +48,16 @@ pub enum AdminCommand {
         #[arg(long)]
         org: Option<String>,
     },
+    /// Erase a client or contact record for good (GDPR): its history and files go, every
+    /// device deletes its copy on its next sync, only a tombstone with the id stays.
+    /// Archiving (in the apps) is the everyday, reversible way to hide a client.
+    RecordErase {
+        /// The record's id (or its `automerge:` URL).
+        id: String,
+        /// Why (kept in the audit log; put no personal data here).
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
     /// Show the last entries of the audit log.
     Audit {
         #[arg(long, default_value_t = 50)]
@@ -122,6 +132,11 @@ pub fn run(
             reply.text = format!("device {device} revoked");
             reply.disconnect = vec![device.clone()];
             ("device revoked", device, w)
+        }
+        AdminCommand::RecordErase { .. } => {
+            return Err(AccountError::Elsewhere(
+                "erasure runs through the server's documents (crate::erase), not the accounts",
+            ))
         }
         read => {
             reply.text = report(accounts, read)?;

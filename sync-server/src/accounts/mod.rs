@@ -117,6 +117,9 @@ pub enum AccountError {
     EmptyName,
     #[error("this enrolment code is unknown, used or expired: ask an administrator for a new one")]
     BadCode,
+    /// A command that the accounts alone cannot carry out (erasure needs the documents).
+    #[error("{0}")]
+    Elsewhere(&'static str),
 }
 
 /// The accounts of every organisation on this server.
@@ -378,6 +381,11 @@ impl Accounts {
 
     pub(crate) fn store(&self) -> &dyn Store {
         self.store.as_ref()
+    }
+
+    /// The store, to hand to another thread.
+    pub fn shared_store(&self) -> Arc<dyn Store> {
+        self.store.clone()
     }
 }
 

@@ -52,6 +52,7 @@ fun SyncBar(status: SyncStatus?) {
         is SyncStatus.Syncing -> "Syncing ${status.done} of ${status.total}"
         is SyncStatus.UpToDate -> "Up to date"
         is SyncStatus.Received -> "Up to date"
+        is SyncStatus.Erased -> "Up to date"
         is SyncStatus.Uploading -> "Sending photos…"
         is SyncStatus.Problem -> status.reason
     }

@@ -30,7 +30,7 @@ class DeskModel(app: Application) : AndroidViewModel(app) {
         store.syncStart(SERVER, object : SyncListener {
             override fun onStatus(status: SyncStatus) {
                 _status.value = status
-                if (status is SyncStatus.Received || status is SyncStatus.UpToDate) search(query)
+                if (status is SyncStatus.Received || status is SyncStatus.Erased || status is SyncStatus.UpToDate) search(query)
             }
         })
         search("")
