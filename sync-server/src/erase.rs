@@ -116,6 +116,7 @@ impl HubThread {
             .collect();
         writes.push(Write::Delete(key!["_docs", id]));
         writes.push(Write::Delete(key!["_assigned", id]));
+        writes.push(Write::Delete(key!["_linked", id]));
         let entries = writes.len();
         let tombstone = Tombstone {
             at: time::OffsetDateTime::now_utc().unix_timestamp(),

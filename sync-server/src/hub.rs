@@ -118,7 +118,7 @@ impl HubThread {
                     Event::Connect { conn, out, access } => {
                         self.hub.connect(conn);
                         if access.role == Role::Technician {
-                            self.fill_member_directory(&access);
+                            self.fill_member_directory(&access.org, &access.member);
                         }
                         let access = ConnAccess::new(access);
                         senders.insert(conn, Conn { out, access });
@@ -156,7 +156,8 @@ impl HubThread {
                                 let refill = c.access.access.role == Role::Technician
                                     && answers.iter().any(|o| o.action == Action::Changed(dir));
                                 outs.extend(answers);
-                                if refill && self.fill_member_directory(&c.access.access) {
+                                let a = &c.access.access;
+                                if refill && self.fill_member_directory(&a.org, &a.member) {
                                     outs.extend(self.hub.changed(&dir, None));
                                 }
                             }
@@ -364,10 +365,11 @@ impl HubThread {
         outs
     }
 
-    /// Follows changed records' assignments into their members' own directories (what
-    /// technicians discover): a record assigned is added, live; one unassigned is removed.
+    /// Follows changed records' assignments (and the contacts they link) into their members'
+    /// own directories (what technicians discover): a record assigned is added, live; one
+    /// unassigned is removed.
     fn assign_moved(&mut self, outs: &[Out]) -> Vec<Out> {
-        let mut edits: HashMap<DocumentId, (Vec<DocumentId>, Vec<DocumentId>)> = HashMap::new();
+        let mut affected: HashSet<(Arc<str>, String)> = HashSet::new();
         for out in outs {
             let Action::Changed(id) = &out.action else {
                 continue;
@@ -378,46 +380,30 @@ impl HubThread {
             let Some(doc) = self.hub.documents().get_loaded(id) else {
                 continue;
             };
-            let moved = match self.assignments.update(*id, doc) {
-                Ok(m) => m,
-                Err(e) => {
-                    tracing::error!(error = %e, %id, "cannot record a record's assignees");
-                    continue;
-                }
-            };
-            for m in moved.gained {
-                edits
-                    .entry(member_directory(&org, &m))
-                    .or_default()
-                    .0
-                    .push(*id);
-            }
-            for m in moved.lost {
-                edits
-                    .entry(member_directory(&org, &m))
-                    .or_default()
-                    .1
-                    .push(*id);
+            match self.assignments.update(*id, doc) {
+                Ok(members) => affected.extend(members.into_iter().map(|m| (org.clone(), m))),
+                Err(e) => tracing::error!(error = %e, %id, "cannot record a record's assignees"),
             }
         }
         let mut outs = Vec::new();
-        for (dir, (add, remove)) in edits {
-            if self.edit_directory(dir, add, remove) {
-                outs.extend(self.hub.changed(&dir, None));
+        for (org, member) in affected {
+            if self.fill_member_directory(&org, &member) {
+                outs.extend(self.hub.changed(&member_directory(&org, &member), None));
             }
         }
         outs
     }
 
-    /// Makes a technician's own directory list exactly the records assigned to them (and the
-    /// settings), before their device asks for it.
-    fn fill_member_directory(&mut self, access: &Access) -> bool {
-        let dir = member_directory(&access.org, &access.member);
-        if let Err(e) = self.owners.ensure(dir, &access.org) {
+    /// Makes a member's own directory list exactly the records assigned to them, the contacts
+    /// those link, and the settings (what a technician's device discovers); whether it changed.
+    pub(crate) fn fill_member_directory(&mut self, org: &Arc<str>, member: &str) -> bool {
+        let dir = member_directory(org, member);
+        if let Err(e) = self.owners.ensure(dir, org) {
             tracing::error!(error = %e, "cannot record a directory's owner");
             return false;
         }
-        let assigned = self.assignments.of_member(&access.member);
+        let assigned = self.assignments.of_member(member);
+        let keep: HashSet<DocumentId> = assigned.iter().map(|(id, _)| *id).collect();
         let listed: Vec<DocumentId> = self
             .hub
             .documents()
@@ -426,23 +412,26 @@ impl HubThread {
             .unwrap_or_default();
         let stale = listed
             .into_iter()
-            .filter(|id| *id != settings_id() && !assigned.contains(id))
+            .filter(|id| *id != settings_id() && !keep.contains(id))
             .collect();
         self.edit_directory(dir, assigned, stale)
     }
 
-    /// Adds and removes client entries of a directory; whether it changed.
+    /// Adds and removes entries of a member's directory; whether it changed.
     fn edit_directory(
         &mut self,
         dir: DocumentId,
-        add: Vec<DocumentId>,
+        add: Vec<(DocumentId, schema::Kind)>,
         remove: Vec<DocumentId>,
     ) -> bool {
         let Some(doc) = self.hub.documents().directory(&dir, true) else {
             return false;
         };
-        let mut entries: Vec<(DocumentId, String)> = vec![(settings_id(), "settings".into())];
-        entries.extend(add.into_iter().map(|id| (id, "client".to_string())));
+        let entries: Vec<(DocumentId, String)> =
+            std::iter::once((settings_id(), schema::Kind::Settings))
+                .chain(add)
+                .map(|(id, kind)| (id, kind.as_str().to_string()))
+                .collect();
         let added = directory::add(doc, entries, "assigned");
         let removed = directory::remove(doc, remove, "unassigned");
         match (added, removed) {

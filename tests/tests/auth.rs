@@ -398,7 +398,19 @@ fn a_technician_receives_exactly_the_clients_assigned_to_them_and_live() {
     first.manager = Some(tech.clone());
     let first = manager.create_client(first).unwrap().id;
     let second = manager.create_client(named("Later Assigned")).unwrap().id;
-    manager.create_client(named("Never Assigned")).unwrap();
+    let never = manager.create_client(named("Never Assigned")).unwrap().id;
+    // The person to call on site comes with the assigned client; another client's does not.
+    let contact = |name: &str| {
+        let mut c = fiche_core::model::Contact::default();
+        c.name.display = name.into();
+        manager.create_contact(c).unwrap()
+    };
+    let on_site = contact("Site Caretaker");
+    let elsewhere = contact("Other Accountant");
+    manager.link_contact(&first, &on_site, "on site").unwrap();
+    manager
+        .link_contact(&never, &elsewhere, "accountant")
+        .unwrap();
     sync_book(&manager, &server.url());
 
     let store_t = tmp.path().join("t");
@@ -410,6 +422,11 @@ fn a_technician_receives_exactly_the_clients_assigned_to_them_and_live() {
         .map(|s| s.name)
         .collect();
     assert_eq!(names, ["Assigned By Manager"]);
+    assert_eq!(
+        tom.contact(&on_site).unwrap().name.display,
+        "Site Caretaker"
+    );
+    assert!(tom.contact(&elsewhere).is_err());
     drop(tom);
 
     // Assigning one more (an intervention for Tom) reaches his watching device live.
@@ -443,6 +460,7 @@ fn a_technician_receives_exactly_the_clients_assigned_to_them_and_live() {
     let listed = fiche_core::directory::entries(&tom.document(&directory_id()).unwrap());
     assert!(listed.contains_key(&second), "{listed:?}");
     assert!(!listed.contains_key(&first), "{listed:?}");
+    assert!(!listed.contains_key(&on_site), "{listed:?}");
     assert_eq!(
         listed
             .keys()
