@@ -123,6 +123,12 @@ impl Connection {
         Ok(())
     }
 
+    /// Whether the peer is known to hold exactly `heads` of a document (the shared heads of
+    /// its sync state): if so, silence after a heads-only message means "nothing new".
+    pub fn shares(&self, id: &DocumentId, heads: &[automerge::ChangeHash]) -> bool {
+        self.docs.get(id).is_some_and(|s| s.shared_heads == heads)
+    }
+
     /// Forgets a document's sync state: the next message starts from scratch.
     pub fn forget(&mut self, id: &DocumentId) {
         self.docs.remove(id);

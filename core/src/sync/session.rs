@@ -271,8 +271,14 @@ impl Session {
             self.conn.forget(&id);
             message = self.conn.sync_document(id, &mut self.docs);
         }
+        // Silence may stand for "nothing new" only when the server is known to hold what we
+        // hold. A document it may lack (never synced with it, or changed here since) waits for
+        // its answer: taking a slow server's silence as agreement would end the sync with
+        // those changes never sent.
+        let heads = self.docs.slots.get(&id).map(|s| s.doc.get_heads());
+        let in_step = heads.is_some_and(|h| self.conn.shares(&id, &h));
         match &message {
-            Some(m) if expects_answer(m) => {
+            Some(m) if expects_answer(m) || !in_step => {
                 self.pending.insert(id);
             }
             Some(_) => {
