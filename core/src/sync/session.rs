@@ -266,17 +266,19 @@ impl Session {
             }
         }
         let mut message = self.conn.sync_document(id, &mut self.docs);
-        if message.is_none() {
-            // Nothing new to say, but the server must learn we follow this document.
-            self.conn.forget(&id);
-            message = self.conn.sync_document(id, &mut self.docs);
-        }
         // Silence may stand for "nothing new" only when the server is known to hold what we
         // hold. A document it may lack (never synced with it, or changed here since) waits for
         // its answer: taking a slow server's silence as agreement would end the sync with
         // those changes never sent.
         let heads = self.docs.slots.get(&id).map(|s| s.doc.get_heads());
-        let in_step = heads.is_some_and(|h| self.conn.shares(&id, &h));
+        let mut in_step = heads.is_some_and(|h| self.conn.shares(&id, &h));
+        if message.is_none() {
+            // Nothing new to say, but the server must learn we follow this document. (It may
+            // not answer: it can know it is in step with us already.)
+            self.conn.forget(&id);
+            message = self.conn.sync_document(id, &mut self.docs);
+            in_step = true;
+        }
         match &message {
             Some(m) if expects_answer(m) || !in_step => {
                 self.pending.insert(id);
