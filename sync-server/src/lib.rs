@@ -6,7 +6,8 @@
 //!   devices, the admin commands and the audit log; [`admin_socket`]: admin of a live server;
 //! - [`hub`]: the thread that owns the protocol state and the documents, and
 //!   [`access`]: what each connection may send and receive;
-//! - [`docs`]: documents loaded on demand, written in batches, dropped when idle.
+//! - [`docs`]: documents loaded on demand, written in batches, dropped when idle;
+//! - [`web`]: the web client's files.
 
 pub mod access;
 pub mod accounts;
@@ -20,6 +21,7 @@ pub mod hub;
 pub mod listen;
 pub mod routes;
 pub mod tls;
+pub mod web;
 
 use std::future::Future;
 use std::path::PathBuf;
@@ -54,6 +56,8 @@ pub struct Config {
     /// Let every peer in without a token, all in one open organisation (development and
     /// benchmarks only).
     pub no_auth: bool,
+    /// Serve the web client from this directory instead of the copy built in.
+    pub web_dir: Option<PathBuf>,
 }
 
 /// The server's stable identity, kept in the store: its peer id and its Automerge actor.
@@ -146,6 +150,7 @@ pub async fn serve(
         stats,
         max_message: config.max_message,
         auth: auth.clone(),
+        web: Arc::new(web::Site::new(config.web_dir.clone(), !config.no_auth)),
     };
     #[cfg(unix)]
     admin_socket::listen(&config.data_dir, accounts, state.clone())?;
