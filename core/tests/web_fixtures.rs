@@ -340,7 +340,7 @@ fn a_record_written_by_the_core_is_the_fixture_the_web_reads() {
             device: "fixtures".into(),
             action: "create".into(),
         };
-        let mut doc = record::create(ActorId::random(), Kind::Client, &client, &author)
+        let doc = record::create(ActorId::random(), Kind::Client, &client, &author)
             .unwrap_or_else(|e| panic!("{e}"));
         let dir = fixtures().join("records");
         std::fs::create_dir_all(&dir).unwrap_or_default();
