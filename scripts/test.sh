@@ -26,6 +26,11 @@ clang -fsyntax-only -Wall -Werror -Wno-pragma-once-outside-header -x c \
 # Kotlin: the same walk-in flow compiled with kotlinc and run on the JVM (installs kotlinc
 # from npm and JNA from Debian).
 scripts/kotlin-test.sh
+# The web client: unit tests on the fixtures shared with fiche-core, and end-to-end tests in
+# Debian's Chromium (installed when missing) against the real server and devices. 1,000
+# seeded clients here; the 10,000-client figures are a separate run (README).
+FICHE_WEB_CLIENTS="${FICHE_WEB_CLIENTS:-1000}" FICHE_SERVER="$target/debug/fiche-server" \
+    FICHE_CLI="$target/debug/fiche" scripts/web-test.sh
 # --all-targets also runs the criterion benchmarks once each, in test mode, on small data.
 FICHE_BENCH_QUICK=1 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked

@@ -2,6 +2,7 @@
 
 mod fields;
 mod files;
+mod schema;
 mod settings;
 mod show;
 mod sync;
@@ -174,6 +175,8 @@ enum Command {
         #[command(subcommand)]
         command: settings::SettingsCommand,
     },
+    /// Print the JSON Schema of Fiche's documents (the web client's types come from it).
+    Schema,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -265,6 +268,10 @@ fn resolve_id(book: &Book, text: &str) -> Result<DocumentId> {
 }
 
 fn run(cli: Cli) -> Result<()> {
+    if let Command::Schema = cli.command {
+        print!("{}", schema::text());
+        return Ok(());
+    }
     let region = fiche_core::validate::country("--default-region", &cli.default_region)?;
     let options = Options {
         member: cli.member.clone(),
@@ -367,6 +374,7 @@ fn run(cli: Cli) -> Result<()> {
             name,
             ca,
         } => sync::enrol(&book, &server, &code, &name, ca.load()?)?,
+        Command::Schema => {}
     }
     Ok(())
 }

@@ -7,7 +7,8 @@
 //! - [`hub`]: the thread that owns the protocol state and the documents, and
 //!   [`access`]: what each connection may send and receive;
 //! - [`docs`]: documents loaded on demand, written in batches, dropped when idle;
-//! - [`erase`]: erasure of a record (GDPR) and the tombstones that keep it gone.
+//! - [`erase`]: erasure of a record (GDPR) and the tombstones that keep it gone;
+//! - [`web`]: the web client's files.
 
 pub mod access;
 pub mod accounts;
@@ -22,6 +23,7 @@ pub mod hub;
 pub mod listen;
 pub mod routes;
 pub mod tls;
+pub mod web;
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -56,6 +58,8 @@ pub struct Config {
     /// Let every peer in without a token, all in one open organisation (development and
     /// benchmarks only).
     pub no_auth: bool,
+    /// Serve the web client from this directory instead of the copy built in.
+    pub web_dir: Option<PathBuf>,
 }
 
 /// The server's stable identity, kept in the store: its peer id and its Automerge actor.
@@ -182,6 +186,7 @@ pub async fn serve(
         stats,
         max_message: config.max_message,
         auth: auth.clone(),
+        web: Arc::new(web::Site::new(config.web_dir.clone(), !config.no_auth)),
     };
     let files = Arc::new(open_blobs(&config.data_dir, config.max_blob)?);
     #[cfg(unix)]

@@ -19,7 +19,8 @@ use fiche_sync_server::{serve, Config};
 /// and the device exchanges it for its token (`fiche enrol`).
 ///
 /// Endpoints: WebSocket sync at `/` (and `/sync`); `GET /health`; `GET /api/directory` (the
-/// URL of the document that lists every record); `POST /api/enrol`; `/blobs/{hash}`.
+/// URL of the document that lists every record); `POST /api/enrol`; `/blobs/{hash}`; the web
+/// client at `/` in a browser.
 #[derive(Debug, Parser)]
 #[command(name = "fiche-server", version)]
 struct Args {
@@ -80,6 +81,11 @@ struct Args {
     #[arg(long, env = "FICHE_LOG", default_value = "info")]
     log: String,
 
+    /// Serve the web client from this directory (e.g. `web/dist`) instead of the copy built
+    /// into the server.
+    #[arg(long, env = "FICHE_WEB_DIR")]
+    web_dir: Option<PathBuf>,
+
     /// Log as JSON lines instead of text.
     #[arg(long, env = "FICHE_LOG_JSON")]
     log_json: bool,
@@ -130,6 +136,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         blob_grace: Duration::from_secs_f64(args.blob_grace_days.max(0.0) * 86_400.0),
         gc_every: Duration::from_secs(args.gc_every_seconds.max(1)),
         no_auth: args.no_auth,
+        web_dir: args.web_dir,
         tls: match args.tls_cert.zip(args.tls_key) {
             Some((cert, key)) => Some(fiche_sync_server::tls::server_config(&cert, &key)?),
             None => None,

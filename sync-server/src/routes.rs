@@ -1,5 +1,5 @@
 //! HTTP and WebSocket routes: the sync endpoint (`/` and `/sync`), `/health`,
-//! `/api/directory` and `/api/enrol`. Sockets only move frames: decoding happens here,
+//! `/api/directory` and `/api/enrol`; the web client's files (`web.rs`) at `/` and every other path. Sockets only move frames: decoding happens here,
 //! authorisation and protocol in the hub.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -37,6 +37,8 @@ pub struct AppState {
     pub stats: Arc<Stats>,
     pub max_message: usize,
     pub auth: Arc<Auth>,
+    /// The web client's files (`web.rs`).
+    pub web: Arc<crate::web::Site>,
 }
 
 impl AppState {
@@ -85,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route("/health", get(health))
         .route("/api/directory", get(directory))
         .route("/api/enrol", post(enrol))
+        .fallback(web_file)
         .with_state(state)
 }
 
@@ -104,9 +107,13 @@ async fn root(
 ) -> Response {
     match ws {
         Ok(ws) => upgrade(state, ws, Caller { headers, uri, from }),
-        Err(_) => "fiche-server: connect an automerge-repo WebSocket client to this address.\n"
-            .into_response(),
+        Err(_) => state.web.respond("/").await,
     }
+}
+
+/// Any other path: a file of the web client.
+async fn web_file(State(state): State<AppState>, uri: Uri) -> Response {
+    state.web.respond(uri.path()).await
 }
 
 async fn sync(

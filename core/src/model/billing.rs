@@ -1,10 +1,13 @@
 //! Billing: invoice data, bank accounts, bonuses and discounts agreed with the client.
 
 use autosurgeon::{Hydrate, Reconcile};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Who invoices are made out to.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct Invoice {
     #[autosurgeon(missing = "Default::default")]
@@ -18,7 +21,9 @@ pub struct Invoice {
 }
 
 /// A bank account of the client.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct BankAccount {
     #[autosurgeon(missing = "Default::default")]
@@ -34,7 +39,17 @@ pub struct BankAccount {
 
 /// Whether a value is a percentage (in basis points: 1250 = 12.50 %) or an amount (in cents).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Reconcile,
+    Hydrate,
+    Serialize,
+    Deserialize,
+    JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum ValueKind {
@@ -46,7 +61,9 @@ pub enum ValueKind {
 }
 
 /// A bonus granted to the client.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct Bonus {
     #[autosurgeon(missing = "Default::default")]
@@ -59,7 +76,9 @@ pub struct Bonus {
 }
 
 /// A discount, applied from a minimum order amount.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct Discount {
     #[autosurgeon(missing = "Default::default")]

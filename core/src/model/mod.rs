@@ -13,10 +13,15 @@ mod work;
 use std::collections::{BTreeMap, BTreeSet};
 
 use autosurgeon::{Hydrate, Reconcile};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 pub use billing::{BankAccount, Bonus, Discount, Invoice, ValueKind};
 pub use people::{Consent, ConsentMethod, Contact, ContactLink, OptIns, Site};
+/// The JSON Schema crate the model derives with, for front ends that emit the schema
+/// (`fiche schema`) without a dependency of their own.
+#[doc(hidden)]
+pub use schemars;
 pub use settings::{ClientType, Member, OrgSettings, Role};
 pub use work::{
     Activity, ActivityKind, Contract, FileRef, Installation, Interest, Intervention,
@@ -29,7 +34,9 @@ pub fn new_key() -> String {
 }
 
 /// One client: a person, a couple, a company… with everything the business knows of them.
-#[derive(Debug, Clone, PartialEq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct Client {
     /// One of the organisation's configured client types (person, company, school…).
@@ -55,9 +62,11 @@ pub struct Client {
     #[autosurgeon(missing = "Default::default")]
     pub address: Address,
     #[autosurgeon(missing = "Default::default", with = "shape::set")]
+    #[schemars(with = "BTreeMap<String, bool>", extend("x-automerge" = "set"))]
     pub groups: BTreeSet<String>,
     /// Staff-only notes: collaborative text.
     #[autosurgeon(missing = "Default::default", with = "shape::text")]
+    #[schemars(extend("x-automerge" = "text"))]
     pub notes: String,
     #[autosurgeon(missing = "Default::default")]
     pub photo: Option<FileRef>,
@@ -65,6 +74,7 @@ pub struct Client {
     #[autosurgeon(missing = "Default::default")]
     pub invoice: Invoice,
     #[autosurgeon(missing = "Default::default", with = "shape::set")]
+    #[schemars(with = "BTreeMap<String, bool>", extend("x-automerge" = "set"))]
     pub payment_methods: BTreeSet<String>,
     #[autosurgeon(missing = "Default::default")]
     pub banks: BTreeMap<String, BankAccount>,
@@ -141,7 +151,17 @@ impl Client {
 
 /// Prospect or client; archiving is a separate flag.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Reconcile,
+    Hydrate,
+    Serialize,
+    Deserialize,
+    JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -173,7 +193,9 @@ impl std::str::FromStr for Status {
 }
 
 /// The display name, and for a person their first and last names.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct Name {
     #[autosurgeon(missing = "Default::default")]
@@ -199,7 +221,9 @@ impl Name {
 }
 
 /// A labelled phone number, E.164 once validated.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct Phone {
     /// mobile, office, home…
@@ -210,7 +234,9 @@ pub struct Phone {
 }
 
 /// A labelled e-mail address.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct Email {
     #[autosurgeon(missing = "Default::default")]
@@ -220,7 +246,9 @@ pub struct Email {
 }
 
 /// A postal address; `country` is an ISO 3166 alpha-2 code.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct Address {
     #[autosurgeon(missing = "Default::default")]

@@ -3,12 +3,15 @@
 use std::collections::BTreeMap;
 
 use autosurgeon::{Hydrate, Reconcile};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{Address, Email, Name, Phone};
 
 /// A natural person, kept in a document of its own so several clients can link to it.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct Contact {
     #[autosurgeon(missing = "Default::default")]
@@ -22,7 +25,9 @@ pub struct Contact {
 }
 
 /// What a contact agreed to receive.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct OptIns {
     #[autosurgeon(missing = "Default::default")]
@@ -34,7 +39,9 @@ pub struct OptIns {
 }
 
 /// The link from a client to a contact, with the contact's role for this client.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct ContactLink {
     /// travel manager, companion, accountant, technician on site…
@@ -43,7 +50,9 @@ pub struct ContactLink {
 }
 
 /// One of the client's locations.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct Site {
     #[autosurgeon(missing = "Default::default")]
@@ -54,7 +63,17 @@ pub struct Site {
 
 /// How consent to the processing of personal data was collected.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Reconcile,
+    Hydrate,
+    Serialize,
+    Deserialize,
+    JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum ConsentMethod {
@@ -68,7 +87,9 @@ pub enum ConsentMethod {
 }
 
 /// The client's consent to the processing of their personal data.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct Consent {
     #[autosurgeon(missing = "Default::default")]

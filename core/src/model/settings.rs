@@ -3,10 +3,11 @@
 use std::collections::BTreeMap;
 
 use autosurgeon::{Hydrate, Reconcile};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// Settings shared by every device of an organisation.
-#[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema)]
 #[serde(default)]
 pub struct OrgSettings {
     #[autosurgeon(missing = "Default::default")]
@@ -50,7 +51,9 @@ impl Default for OrgSettings {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct ClientType {
     #[autosurgeon(missing = "Default::default")]
@@ -58,7 +61,9 @@ pub struct ClientType {
 }
 
 /// A member of the organisation.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct Member {
     #[autosurgeon(missing = "Default::default")]
@@ -69,7 +74,17 @@ pub struct Member {
 
 /// What a member may do (enforced by the server once accounts exist).
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Reconcile,
+    Hydrate,
+    Serialize,
+    Deserialize,
+    JsonSchema,
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum Role {

@@ -4,10 +4,13 @@
 use std::collections::BTreeMap;
 
 use autosurgeon::{Hydrate, Reconcile};
+use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 /// A reference to a blob kept outside the document (content-addressed by SHA-256).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct FileRef {
     /// Lower-case hex SHA-256 of the content.
@@ -26,7 +29,17 @@ pub struct FileRef {
 }
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Reconcile,
+    Hydrate,
+    Serialize,
+    Deserialize,
+    JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum ActivityKind {
@@ -40,7 +53,9 @@ pub enum ActivityKind {
 }
 
 /// A call, meeting or task.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct Activity {
     #[autosurgeon(missing = "Default::default")]
@@ -57,7 +72,9 @@ pub struct Activity {
 }
 
 /// Equipment installed at one of the client's sites.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct Installation {
     /// Key of the site in [`super::Client::sites`].
@@ -77,7 +94,17 @@ pub struct Installation {
 }
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Reconcile,
+    Hydrate,
+    Serialize,
+    Deserialize,
+    JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum InterventionStatus {
@@ -91,7 +118,9 @@ pub enum InterventionStatus {
 }
 
 /// The client's signature on an intervention report.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct Signature {
     #[autosurgeon(missing = "Default::default")]
@@ -108,7 +137,9 @@ pub struct Signature {
 }
 
 /// A technician's visit on an installation.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct Intervention {
     /// Key of the installation in [`super::Client::installations`].
@@ -156,7 +187,9 @@ impl Intervention {
 }
 
 /// A contract signed with the client.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct Contract {
     #[autosurgeon(missing = "Default::default")]
@@ -176,7 +209,9 @@ pub struct Contract {
 }
 
 /// A product the client (or one of their contacts) showed interest in.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct Interest {
     #[autosurgeon(missing = "Default::default")]
@@ -189,7 +224,9 @@ pub struct Interest {
 }
 
 /// A product sold that renews every period.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct Renewable {
     #[autosurgeon(missing = "Default::default")]
@@ -204,7 +241,17 @@ pub struct Renewable {
 }
 
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Default,
+    Reconcile,
+    Hydrate,
+    Serialize,
+    Deserialize,
+    JsonSchema,
 )]
 #[serde(rename_all = "lowercase")]
 pub enum LinkKind {
@@ -220,7 +267,9 @@ pub enum LinkKind {
 }
 
 /// An opportunity, quote, trip or incident linked to the client.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Default, Reconcile, Hydrate, Serialize, Deserialize, JsonSchema,
+)]
 #[serde(default)]
 pub struct Link {
     #[autosurgeon(missing = "Default::default")]

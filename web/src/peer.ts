@@ -1,0 +1,232 @@
+// The browser as a Fiche peer: an automerge-repo Repo with IndexedDB storage (records stay
+// readable and editable with the server down) and the WebSocket adapter to fiche-server.
+// Every client is found through the organisation's directory (a well-known document listing
+// every record id and its kind); each client document is kept open so the server pushes its
+// changes, and a summary of it feeds the list and the search.
+import {
+  Repo,
+  type AutomergeUrl,
+  type DocHandle,
+  type DocumentId,
+  type PeerId,
+  stringifyAutomergeUrl,
+  Automerge as A,
+} from "@automerge/automerge-repo/slim"
+import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket"
+import { IndexedDBStorageAdapter } from "@automerge/automerge-repo-storage-indexeddb"
+import { ImmutableString, Uint } from "@automerge/automerge/slim"
+import { DIRECTORY_ID, SCHEMA_VERSION, SETTINGS_ID, defaults, plain } from "./codec"
+import type { Client, OrgSettings } from "./generated/fiche"
+import { type Author, newClient, options } from "./records"
+import { type Summary, summarise } from "./search"
+
+export type Doc = Record<string, unknown>
+
+export type SyncState = {
+  /** Whether the server is connected. */
+  online: boolean
+  /** Clients the directory lists, and how many of them are loaded here. */
+  listed: number
+  loaded: number
+}
+
+export type Session = { wsUrl: string; member: string; device: string }
+
+const urlOf = (id: string) => `automerge:${id}` as AutomergeUrl
+
+/** How many documents are asked for at once while loading the directory's list. */
+const WINDOW = 512
+
+export class Peer {
+  readonly repo: Repo
+  readonly summaries = new Map<DocumentId, Summary>()
+  readonly handles = new Map<DocumentId, DocHandle<Doc>>()
+  settings: OrgSettings = defaults({ $ref: "#/$defs/OrgSettings" }) as OrgSettings
+  state: SyncState = { online: false, listed: 0, loaded: 0 }
+  /** Bumped on every change to the summaries or the state (what the list recomputes on). */
+  revision = 0
+  private directory?: DocHandle<Doc>
+  private listeners = new Set<() => void>()
+  private docListeners = new Map<DocumentId, Set<() => void>>()
+  private queue: DocumentId[] = []
+  private queued = new Set<DocumentId>()
+  private inFlight = 0
+  private notifyScheduled = false
+  private peers = new Set<string>()
+
+  constructor(readonly session: Session) {
+    this.repo = new Repo({
+      storage: new IndexedDBStorageAdapter("fiche"),
+      network: [new WebSocketClientAdapter(session.wsUrl, 2000)],
+      peerId: `web-${session.device}-${Math.random().toString(36).slice(2, 8)}` as PeerId,
+      sharePolicy: async () => true,
+    })
+    this.repo.networkSubsystem.on("peer", ({ peerId }) => {
+      this.peers.add(peerId)
+      this.setOnline()
+    })
+    this.repo.networkSubsystem.on("peer-disconnected", ({ peerId }) => {
+      this.peers.delete(peerId)
+      this.setOnline()
+    })
+  }
+
+  private setOnline() {
+    this.state = { ...this.state, online: this.peers.size > 0 }
+    this.changed()
+  }
+
+  author(action: string): Author {
+    return { member: this.session.member, device: this.session.device, action }
+  }
+
+  /** Calls `f` (at most once a frame) whenever the list, a summary or the sync state changes. */
+  subscribe(f: () => void): () => void {
+    this.listeners.add(f)
+    return () => this.listeners.delete(f)
+  }
+
+  /** Calls `f` whenever the document `id` changes (here or remotely). */
+  watch(id: DocumentId, f: () => void): () => void {
+    let set = this.docListeners.get(id)
+    if (!set) this.docListeners.set(id, (set = new Set()))
+    set.add(f)
+    return () => set!.delete(f)
+  }
+
+  private changed() {
+    this.revision++
+    if (this.notifyScheduled) return
+    this.notifyScheduled = true
+    const run = () => {
+      this.notifyScheduled = false
+      for (const f of this.listeners) f()
+    }
+    if (typeof requestAnimationFrame === "function" && document.visibilityState === "visible") requestAnimationFrame(run)
+    else setTimeout(run, 16)
+  }
+
+  /** Opens the directory (from IndexedDB, else from the server) and follows it. */
+  async start() {
+    this.directory = await this.findOrCreateDirectory()
+    this.directory.on("change", () => this.readDirectory())
+    this.readDirectory()
+    void this.loadSettings()
+  }
+
+  private async findOrCreateDirectory(): Promise<DocHandle<Doc>> {
+    for (;;) {
+      try {
+        return await this.repo.find<Doc>(urlOf(DIRECTORY_ID), { signal: AbortSignal.timeout(10_000) })
+      } catch {
+        // Unavailable here and on the server (a fresh server and a fresh browser): start it.
+        // Entries live at the root, so directories started apart merge into one list.
+        if (this.state.online) {
+          const doc = A.change(A.init<Doc>(), { message: "directory" }, d => {
+            d.kind = new ImmutableString("directory")
+            d.schema = new Uint(SCHEMA_VERSION)
+          })
+          return this.repo.import<Doc>(A.save(doc), { docId: DIRECTORY_ID as DocumentId })
+        }
+      }
+    }
+  }
+
+  private async loadSettings() {
+    try {
+      const handle = await this.repo.find<Doc>(urlOf(SETTINGS_ID), { signal: AbortSignal.timeout(10_000) })
+      const read = () => {
+        const s = plain(handle.doc()) as OrgSettings
+        this.settings = { ...this.settings, ...s, client_types: { ...this.settings.client_types, ...s.client_types } }
+        this.changed()
+      }
+      handle.on("change", read)
+      read()
+    } catch {
+      // No settings document yet: the defaults stand (the core's OrgSettings::default()).
+    }
+  }
+
+  private readDirectory() {
+    const doc = this.directory!.doc() as Doc
+    let listed = 0
+    for (const [id, kind] of Object.entries(doc)) {
+      if (id === "kind" || id === "schema") continue
+      const k = plain(kind)
+      if (k !== "client") continue
+      listed++
+      const docId = id as DocumentId
+      if (!this.handles.has(docId) && !this.queued.has(docId)) {
+        this.queued.add(docId)
+        this.queue.push(docId)
+      }
+    }
+    this.state = { ...this.state, listed }
+    this.pump()
+    this.changed()
+  }
+
+  private pump() {
+    while (this.inFlight < WINDOW && this.queue.length > 0) {
+      const id = this.queue.shift()!
+      this.inFlight++
+      this.repo
+        .find<Doc>(urlOf(id), { signal: AbortSignal.timeout(60_000) })
+        .then(handle => this.track(handle))
+        .catch(() => {
+          // Unavailable for now (offline and never loaded): try again when it is listed anew.
+          this.queued.delete(id)
+        })
+        .finally(() => {
+          this.inFlight--
+          this.pump()
+        })
+    }
+  }
+
+  private track(handle: DocHandle<Doc>) {
+    const id = handle.documentId
+    this.handles.set(id, handle)
+    const update = () => {
+      const doc = handle.doc()
+      if (!doc || plain(doc.kind) !== "client") return
+      this.summaries.set(id, summarise(id, doc))
+      this.state = { ...this.state, loaded: this.summaries.size }
+      for (const f of this.docListeners.get(id) ?? []) f()
+      this.changed()
+    }
+    handle.on("change", update)
+    update()
+  }
+
+  /** The client document `id`, if loaded. */
+  doc(id: DocumentId): Doc | undefined {
+    return this.handles.get(id)?.doc()
+  }
+
+  handle(id: DocumentId): DocHandle<Doc> | undefined {
+    return this.handles.get(id)
+  }
+
+  /** Changes a client as one change stamped with this member and device. */
+  change(id: DocumentId, action: string, f: (d: Doc) => void) {
+    const handle = this.handles.get(id)
+    if (!handle) throw new Error(`client ${id} is not loaded`)
+    handle.change(f, options(this.author(action)))
+  }
+
+  /** Files a new client (already checked) and lists it in the directory. */
+  create(client: Client): DocumentId {
+    const doc = newClient(client, this.author("create"))
+    const handle = this.repo.import<Doc>(A.save(doc))
+    this.track(handle)
+    this.directory?.change(d => {
+      d[handle.documentId] = new ImmutableString("client")
+    })
+    return handle.documentId
+  }
+
+  url(id: DocumentId): string {
+    return stringifyAutomergeUrl({ documentId: id })
+  }
+}

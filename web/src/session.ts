@@ -1,0 +1,63 @@
+// Who this browser is: its device id (random, kept), the member it acts for, and the device
+// token when the server requires one (from the sign-in screen; kept in localStorage).
+const get = (k: string) => localStorage.getItem(`fiche.${k}`) ?? ""
+const set = (k: string, v: string) => localStorage.setItem(`fiche.${k}`, v)
+
+export function device(): string {
+  let d = get("device")
+  if (!d) set("device", (d = `web-${crypto.randomUUID().slice(0, 8)}`))
+  return d
+}
+
+export const token = () => get("token")
+export const member = () => get("member") || "web"
+
+export function signIn(t: string, m: string) {
+  set("token", t)
+  if (m) set("member", m)
+}
+
+export function signOut() {
+  localStorage.removeItem("fiche.token")
+}
+
+const withToken = (url: string) => (token() ? `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token())}` : url)
+
+/** The sync URL of the server this page came from. */
+export const wsUrl = () => withToken(`${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/`)
+
+/** Where a blob (photo, file) is served. */
+export const blobUrl = (hash: string) => withToken(`/blobs/${hash}`)
+
+/** Whether the server requires a token: asked when online, remembered for offline starts. */
+export async function authRequired(): Promise<boolean> {
+  try {
+    const r = await fetch("/web-config.json", { cache: "no-store" })
+    const auth = (await r.json()).auth === true
+    set("auth", String(auth))
+    return auth
+  } catch {
+    return get("auth") === "true"
+  }
+}
+
+/** Checks a token against the server (a blob request that needs one); true when offline. */
+export async function tokenWorks(t: string): Promise<boolean> {
+  try {
+    const r = await fetch(`/blobs/${"0".repeat(64)}?token=${encodeURIComponent(t)}`, { method: "HEAD" })
+    return r.status !== 401 && r.status !== 403
+  } catch {
+    return true
+  }
+}
+
+/** Exchanges an enrolment code for a device token (`POST /api/enrol`). */
+export async function enrol(code: string, name: string): Promise<{ token: string; member: string }> {
+  const r = await fetch("/api/enrol", {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ code: code.trim(), name }),
+  })
+  if (!r.ok) throw new Error((await r.text()) || `enrolment refused (${r.status})`)
+  return r.json()
+}

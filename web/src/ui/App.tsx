@@ -1,0 +1,249 @@
+// The main screen: the client list with search (virtualised, so 10,000 clients scroll and
+// filter while typing), the live sync state, the open card, and the new-client form.
+import type { DocumentId } from "@automerge/automerge-repo/slim"
+import { useEffect, useMemo, useRef, useState } from "preact/hooks"
+import { checkClient } from "../check"
+import type { Client } from "../generated/fiche"
+import type { Peer } from "../peer"
+import { type Summary, duplicates, search, summarise } from "../search"
+import { Card } from "./Card"
+import { region, newKey } from "./edit"
+import { encode, CLIENT } from "../codec"
+
+const ROW = 44
+
+function usePeer(peer: Peer) {
+  const [, setTick] = useState(0)
+  useEffect(() => peer.subscribe(() => setTick(t => t + 1)), [peer])
+}
+
+export function App({ peer }: { peer: Peer }) {
+  usePeer(peer)
+  const [query, setQuery] = useState("")
+  const [archived, setArchived] = useState(false)
+  const [open, setOpen] = useState<DocumentId | null>(null)
+  const [cursor, setCursor] = useState(0)
+  const [creating, setCreating] = useState(false)
+  const searchBox = useRef<HTMLInputElement>(null)
+  const rows = useMemo(() => search(peer.summaries.values(), query, archived), [query, archived, peer.revision])
+
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const typing = e.target instanceof HTMLInputElement || e.target instanceof HTMLTextAreaElement || e.target instanceof HTMLSelectElement
+      if (e.key === "/" && !typing) {
+        e.preventDefault()
+        searchBox.current?.focus()
+      } else if (e.key === "n" && !typing && !e.ctrlKey && !e.metaKey) {
+        e.preventDefault()
+        setCreating(true)
+      } else if (e.key === "Escape") {
+        if (creating) setCreating(false)
+        else if (open) setOpen(null)
+      }
+    }
+    addEventListener("keydown", onKey)
+    return () => removeEventListener("keydown", onKey)
+  }, [creating, open])
+
+  const onSearchKey = (e: KeyboardEvent) => {
+    if (e.key === "ArrowDown") setCursor(c => Math.min(rows.length - 1, c + 1))
+    else if (e.key === "ArrowUp") setCursor(c => Math.max(0, c - 1))
+    else if (e.key === "Enter" && rows[cursor]) setOpen(rows[cursor].id as DocumentId)
+    else return
+    e.preventDefault()
+  }
+
+  return (
+    <div class="app">
+      <header class="top">
+        <h1>Fiche</h1>
+        <input
+          ref={searchBox}
+          class="search"
+          type="search"
+          data-search
+          placeholder="Search name, phone, e-mail, city, group, status  ( / )"
+          value={query}
+          onInput={e => {
+            setQuery((e.target as HTMLInputElement).value)
+            setCursor(0)
+          }}
+          onKeyDown={onSearchKey}
+          aria-label="search clients"
+        />
+        <label class="archived">
+          <input type="checkbox" checked={archived} onChange={e => setArchived((e.target as HTMLInputElement).checked)} /> archived
+        </label>
+        <button type="button" data-new onClick={() => setCreating(true)} title="New client (n)">
+          New client
+        </button>
+        <SyncBadge peer={peer} />
+      </header>
+      <main class="split">
+        <List rows={rows} cursor={cursor} open={open} onOpen={(id, i) => { setOpen(id); setCursor(i) }} />
+        {open ? <Card key={open} peer={peer} id={open} onClose={() => setOpen(null)} /> : <section class="card empty">Pick a client, or press n to file a new one.</section>}
+      </main>
+      {creating && (
+        <NewClient
+          peer={peer}
+          onDone={id => {
+            setCreating(false)
+            if (id) setOpen(id)
+          }}
+        />
+      )}
+    </div>
+  )
+}
+
+function SyncBadge({ peer }: { peer: Peer }) {
+  const { online, listed, loaded } = peer.state
+  const text = online ? (loaded < listed ? `syncing ${loaded} of ${listed}` : "up to date") : "offline: edits are kept here"
+  return (
+    <span class={`sync ${online ? "online" : "offline"}`} data-sync={online ? "online" : "offline"} data-loaded={loaded} data-listed={listed}>
+      {text} · {peer.summaries.size} clients
+    </span>
+  )
+}
+
+function List({ rows, cursor, open, onOpen }: { rows: Summary[]; cursor: number; open: DocumentId | null; onOpen: (id: DocumentId, i: number) => void }) {
+  const box = useRef<HTMLDivElement>(null)
+  const [top, setTop] = useState(0)
+  const [height, setHeight] = useState(600)
+  useEffect(() => {
+    const el = box.current!
+    const resize = () => setHeight(el.clientHeight)
+    resize()
+    addEventListener("resize", resize)
+    return () => removeEventListener("resize", resize)
+  }, [])
+  useEffect(() => {
+    const el = box.current!
+    const y = cursor * ROW
+    if (y < el.scrollTop) el.scrollTop = y
+    else if (y + ROW > el.scrollTop + el.clientHeight) el.scrollTop = y + ROW - el.clientHeight
+  }, [cursor])
+  const first = Math.max(0, Math.floor(top / ROW) - 5)
+  const last = Math.min(rows.length, Math.ceil((top + height) / ROW) + 5)
+  return (
+    <div class="list" ref={box} onScroll={e => setTop((e.target as HTMLDivElement).scrollTop)} role="listbox" data-list data-count={rows.length}>
+      <div style={{ height: `${rows.length * ROW}px`, position: "relative" }}>
+        {rows.slice(first, last).map((s, j) => {
+          const i = first + j
+          return (
+            <div
+              class={`row${i === cursor ? " cursor" : ""}${s.id === open ? " open" : ""}`}
+              style={{ top: `${i * ROW}px` }}
+              role="option"
+              aria-selected={i === cursor}
+              data-client-id={s.id}
+              onClick={() => onOpen(s.id as DocumentId, i)}
+            >
+              <span class="name">{s.name || "(no name)"}</span>
+              <span class="meta">
+                {[s.city, s.phones[0], s.emails[0]].filter(Boolean).join(" · ")}
+              </span>
+              <span class={`status ${s.status}`}>{s.status}</span>
+            </div>
+          )
+        })}
+      </div>
+      {rows.length === 0 && <p class="muted pad">No client matches.</p>}
+    </div>
+  )
+}
+
+/** The new-client form: checked as fiche-core checks, with duplicate warnings while typing. */
+function NewClient({ peer, onDone }: { peer: Peer; onDone: (id?: DocumentId) => void }) {
+  const [v, setV] = useState({ display: "", first: "", last: "", company: "", type: "person", status: "prospect", phone: "", email: "", city: "", country: "" })
+  const [errors, setErrors] = useState<Record<string, string>>({})
+  const draft = (): Client => {
+    const c: Client = {
+      client_type: v.type,
+      status: v.status as Client["status"],
+      name: { display: v.display, first: v.first, last: v.last },
+      invoice: { company_name: v.company, legal_form: "", vat_number: null },
+      address: { street: "", city: v.city, region: "", postal_code: "", country: v.country },
+      phones: v.phone.trim() ? { [newKey()]: { label: "", number: v.phone } } : {},
+      emails: v.email.trim() ? { [newKey()]: { label: "", address: v.email } } : {},
+    }
+    return c
+  }
+  const similar = useMemo(() => {
+    const c = draft()
+    checkClient(c, { defaultRegion: region() }, peer.settings)
+    const candidate = summarise("", encode(c, CLIENT) as Record<string, unknown>)
+    if (!candidate.nameKey && candidate.phones.length === 0 && candidate.emails.length === 0) return []
+    return duplicates(peer.summaries.values(), candidate).slice(0, 5)
+  }, [v])
+  const save = (e: Event) => {
+    e.preventDefault()
+    const c = draft()
+    const found = checkClient(c, { defaultRegion: region() }, peer.settings)
+    if (found.length > 0) {
+      const byField: Record<string, string> = {}
+      for (const err of found) {
+        const key = err.field.startsWith("phones.") ? "phone" : err.field.startsWith("emails.") ? "email" : err.field === "address.country" ? "country" : err.field === "client_type" ? "type" : err.field
+        byField[key] = err.reason
+      }
+      setErrors(byField)
+      return
+    }
+    onDone(peer.create(c))
+  }
+  const input = (key: keyof typeof v, label: string, err?: string) => (
+    <label class="field">
+      <span class="label">{label}</span>
+      <input data-new-field={key} value={v[key]} onInput={e => setV({ ...v, [key]: (e.target as HTMLInputElement).value })} aria-invalid={err ? "true" : undefined} />
+      {err && (
+        <span class="error" role="alert" data-error-for={`new.${key}`}>
+          {err}
+        </span>
+      )}
+    </label>
+  )
+  return (
+    <div class="modal" role="dialog" aria-label="new client">
+      <form onSubmit={save}>
+        <h2>New client</h2>
+        {input("display", "Display name", errors.name)}
+        {input("first", "First name")}
+        {input("last", "Last name")}
+        {input("company", "Company")}
+        <label class="field">
+          <span class="label">Type</span>
+          <select value={v.type} onChange={e => setV({ ...v, type: (e.target as HTMLSelectElement).value })}>
+            {Object.keys(peer.settings.client_types ?? {}).sort().map(t => <option value={t}>{t}</option>)}
+          </select>
+        </label>
+        <label class="field">
+          <span class="label">Status</span>
+          <select value={v.status} onChange={e => setV({ ...v, status: (e.target as HTMLSelectElement).value })}>
+            <option value="prospect">prospect</option>
+            <option value="client">client</option>
+          </select>
+        </label>
+        {input("phone", "Phone", errors.phone)}
+        {input("email", "E-mail", errors.email)}
+        {input("city", "City")}
+        {input("country", "Country (ISO)", errors.country)}
+        {similar.length > 0 && (
+          <div class="duplicates" role="status" data-duplicates>
+            <strong>Looks like an existing client:</strong>
+            <ul>
+              {similar.map(d => (
+                <li>
+                  <a href="#" onClick={e => { e.preventDefault(); onDone(d.id as DocumentId) }}>{d.name}</a>: {d.reasons.join(", ")}
+                </li>
+              ))}
+            </ul>
+          </div>
+        )}
+        <div class="buttons">
+          <button type="submit" data-save>Save</button>
+          <button type="button" onClick={() => onDone()}>Cancel</button>
+        </div>
+      </form>
+    </div>
+  )
+}
