@@ -130,3 +130,32 @@ fn an_erased_client_leaves_only_a_tombstone_and_every_device_deletes_it() {
     let (named, holding) = traces(&tmp.path().join("a"), &gone, "Erasable Person");
     assert_eq!((named, holding), (tombstone, vec![]));
 }
+
+#[test]
+fn a_record_erased_while_the_server_is_stopped_is_gone_when_it_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let server = Server::start(&data, None).unwrap();
+    let port = server.port;
+    let a = device(&tmp.path().join("a"));
+    let (gone, photo) = with_photo(&a, "Offline Erasure", "offline");
+    let kept = a.create_client(named("Still Here")).unwrap().id;
+    sync_book(&a, &server.url());
+    let (status, logs) = server.stop().unwrap();
+    assert!(status.success(), "{logs}");
+
+    // No server runs: the admin command works on the store itself.
+    let said = admin(&data, &["record-erase", &gone.to_string()]).unwrap();
+    assert!(said.contains("1 file(s) removed"), "{said}");
+    assert!(!data.join("fiche-blobs").join(&photo).exists());
+
+    let server = Server::start(&data, Some(port)).unwrap();
+    let report = sync_book(&a, &server.url());
+    assert_eq!(report.erased, 1, "{report:?}");
+    assert!(a.client(&gone).is_err());
+    assert!(a.client(&kept).is_ok());
+    let fresh = device(&tmp.path().join("fresh"));
+    sync_book(&fresh, &server.url());
+    assert!(fresh.client(&gone).is_err());
+    assert!(fresh.client(&kept).is_ok());
+}
