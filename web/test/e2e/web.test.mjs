@@ -170,7 +170,7 @@ test("screenshots of the list and of a card", async () => {
   await server.down()
 })
 
-test("figures: first render of 10,000 clients, and edit-to-screen latency between two browsers", async () => {
+test("figures: first render of the seeded client list (FICHE_WEB_CLIENTS, 10,000 for the full run), and edit-to-screen latency between two browsers", async () => {
   let server = await Server.start()
   const N = Number(process.env.FICHE_WEB_CLIENTS ?? 10_000)
   const seeding = Date.now()
@@ -203,8 +203,8 @@ test("figures: first render of 10,000 clients, and edit-to-screen latency betwee
     return { ms: performance.now() - t, count: document.querySelector("[data-list]").dataset.count }
   }, `c${Math.floor(N / 2) + 7}@`)
   assert.equal(search.count, "1")
-  console.log(`# 10k list: cold browser ${N} clients: first rows ${firstRows} ms, all listed ${all} ms`)
-  console.log(`# 10k list: reload from IndexedDB: first rows ${warmFirst} ms, all listed ${warmAll} ms`)
+  console.log(`# list of ${N} clients, cold browser: first rows ${firstRows} ms, all listed ${all} ms`)
+  console.log(`# list of ${N} clients, reload from IndexedDB: first rows ${warmFirst} ms, all listed ${warmAll} ms`)
   console.log(`# search over ${N} while typing: ${search.ms.toFixed(1)} ms to screen`)
   await context.close()
   await server.down()
