@@ -278,23 +278,17 @@ impl HubThread {
     /// `doc-unavailable` for a document the peer may not see, as if it did not exist, or
     /// for one that was `erased`.
     fn unavailable(&self, conn: ConnId, document_id: DocumentId, erased: bool) -> Vec<Out> {
-        let Some(target_id) = self
+        let message = self
             .hub
             .connection(conn)
-            .and_then(|c| c.remote().map(str::to_string))
-        else {
-            return Vec::new();
-        };
-        let message = Message::DocUnavailable {
-            sender_id: self.local.clone(),
-            target_id,
-            document_id,
-            erased,
-        };
-        vec![Out {
-            conn,
-            action: Action::Send(message),
-        }]
+            .and_then(|c| c.unavailable(document_id, erased));
+        message
+            .map(|m| Out {
+                conn,
+                action: Action::Send(m),
+            })
+            .into_iter()
+            .collect()
     }
 
     /// Every document listed in the directory of an organisation.
@@ -396,7 +390,7 @@ impl HubThread {
 
     /// Makes a member's own directory list exactly the records assigned to them, the contacts
     /// those link, and the settings (what a technician's device discovers); whether it changed.
-    pub(crate) fn fill_member_directory(&mut self, org: &Arc<str>, member: &str) -> bool {
+    fn fill_member_directory(&mut self, org: &Arc<str>, member: &str) -> bool {
         let dir = member_directory(org, member);
         if let Err(e) = self.owners.ensure(dir, org) {
             tracing::error!(error = %e, "cannot record a directory's owner");

@@ -123,6 +123,17 @@ impl Connection {
         Ok(())
     }
 
+    /// `doc-unavailable` for a document, to this connection's peer (`erased`: a Fiche
+    /// server's word that it was erased); `None` before the handshake names the peer.
+    pub fn unavailable(&self, document_id: DocumentId, erased: bool) -> Option<Message> {
+        Some(Message::DocUnavailable {
+            sender_id: self.local.clone(),
+            target_id: self.remote.clone()?,
+            document_id,
+            erased,
+        })
+    }
+
     /// Whether the peer is known to hold exactly `heads` of a document (the shared heads of
     /// its sync state): if so, silence after a heads-only message means "nothing new".
     pub fn shares(&self, id: &DocumentId, heads: &[automerge::ChangeHash]) -> bool {
@@ -334,12 +345,11 @@ impl Connection {
             // A peer asks for a document we do not have. Its interest is kept, so that the
             // document reaches it if it arrives here later.
             self.docs.entry(id).or_default();
-            return vec![Action::Send(Message::DocUnavailable {
-                sender_id: self.local.clone(),
-                target_id: remote,
-                document_id: id,
-                erased: false,
-            })];
+            return self
+                .unavailable(id, false)
+                .map(Action::Send)
+                .into_iter()
+                .collect();
         }
         if !sync_message.changes.is_empty() {
             let chunks: Vec<&[u8]> = sync_message.changes.iter().collect();

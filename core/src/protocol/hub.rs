@@ -104,19 +104,12 @@ impl<D: Documents> Hub<D> {
                 continue;
             }
             c.forget(id);
-            let Some(target_id) = c.remote().map(str::to_string) else {
-                continue;
-            };
-            let message = Message::DocUnavailable {
-                sender_id: self.local.clone(),
-                target_id,
-                document_id: *id,
-                erased: true,
-            };
-            out.push(Out {
-                conn,
-                action: Action::Send(message),
-            });
+            if let Some(message) = c.unavailable(*id, true) {
+                out.push(Out {
+                    conn,
+                    action: Action::Send(message),
+                });
+            }
         }
         out
     }
