@@ -108,6 +108,15 @@ impl Owners {
     }
 }
 
+/// The organisation that owns a stored document, read from the store (for threads other than
+/// the hub's, which holds [`Owners`]): the recorded owner, else the open organisation.
+pub fn owner_in_store(store: &dyn Store, id: &DocumentId) -> Result<String, StoreError> {
+    Ok(store.get(&key!["_owner", id])?.map_or_else(
+        || OPEN_ORG.to_string(),
+        |o| String::from_utf8_lossy(&o).into_owned(),
+    ))
+}
+
 /// What to do with a message from a peer.
 #[derive(Debug, PartialEq)]
 pub enum Verdict {

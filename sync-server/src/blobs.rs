@@ -183,7 +183,7 @@ fn references(
         let Some(id) = key.get(1).and_then(|k| k.parse::<DocumentId>().ok()) else {
             continue;
         };
-        let org = crate::erase::owner_in_store(store, &id)?;
+        let org = crate::access::owner_in_store(store, &id)?;
         if only.is_some_and(|o| o != org) {
             continue;
         }

@@ -103,15 +103,12 @@ impl ServerDocs {
         &self.store
     }
 
-    /// Drops a document from memory without writing it (it is being erased).
+    /// A stored document is being erased: dropped from memory without being written, and
+    /// counted out of the store.
     pub fn forget(&mut self, id: &DocumentId) {
         self.touched.remove(id);
         self.broken.remove(id);
         self.loaded.remove(id);
-    }
-
-    /// One document fewer in the store.
-    pub fn removed(&mut self) {
         self.stored = self.stored.saturating_sub(1);
     }
 

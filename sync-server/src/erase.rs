@@ -138,7 +138,6 @@ impl HubThread {
         ));
         store.apply(writes)?;
         self.hub.documents().forget(&id);
-        self.hub.documents().removed();
         self.tombstones.ids.insert(id);
         let members = self.assignments.forget(&id);
         let mut outs = self.hub.erased(&id);
@@ -165,14 +164,6 @@ impl HubThread {
         };
         Ok((erasure, outs))
     }
-}
-
-/// The organisation a stored document belongs to (as [`crate::access::Owners`] records it).
-pub fn owner_in_store(store: &dyn Store, id: &DocumentId) -> Result<String, StoreError> {
-    Ok(store.get(&key!["_owner", id])?.map_or_else(
-        || OPEN_ORG.to_string(),
-        |o| String::from_utf8_lossy(&o).into_owned(),
-    ))
 }
 
 /// What the admin command prints after an erasure.
