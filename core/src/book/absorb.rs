@@ -93,12 +93,13 @@ impl Book {
             with,
             mut received,
         } = item;
-        if self.is_erased(&id)? {
-            return Err(Error::Erased(id));
-        }
         // What the book holds now may be ahead of what the caller loaded (an edit made here
         // meanwhile): the stored heads tell without loading the document.
         let stored_heads = docstore::heads(self.store.as_ref(), &id)?;
+        // An erased record has nothing stored: only a document the book lacks can be one.
+        if stored_heads.is_none() && self.is_erased(&id)? {
+            return Err(Error::Erased(id));
+        }
         let new = before.is_empty() && stored_heads.is_none() && !self.has_document(&id)?;
         let unchanged = stored_heads.is_some_and(|h| h == before);
         if !new && !unchanged {
