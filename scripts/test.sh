@@ -34,6 +34,12 @@ FICHE_WEB_CLIENTS="${FICHE_WEB_CLIENTS:-1000}" FICHE_SERVER="$target/debug/fiche
 # --all-targets also runs the criterion benchmarks once each, in test mode, on small data.
 FICHE_BENCH_QUICK=1 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
-# The sync benchmark, small, so that it keeps working (the full run is in the README).
-cargo run --locked -q -p fiche-tests --bin sync-bench -- 200 5
+# The benchmarks against the reference JavaScript server, small, so that they keep working
+# (the full run is in the README and bench/RESULTS.md). The plots need a font (Debian's).
+if [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
+    apt-get install -y -qq --no-install-recommends fonts-dejavu-core >/dev/null ||
+        { apt-get update -qq && apt-get install -y -qq --no-install-recommends fonts-dejavu-core >/dev/null; }
+fi
+cargo run --locked -q -p fiche-bench -- --quick --records 200 --devices 30 --stored 500 \
+    --max-rate 200 --plots "$target/bench-quick" --report "$target/bench-quick/RESULTS.md"
 cargo run --locked -q -p fiche-tests --bin blob-bench -- 1000000

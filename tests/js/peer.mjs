@@ -419,6 +419,9 @@ async function cmdServer(o) {
     // peers; only answer peers that ask for a document by id.
     sharePolicy: async () => false,
   })
+  // The Repo hooks its adapter to the socket server asynchronously: a client that
+  // connects before that is dropped, so say "listening" only once it is hooked.
+  while (wss.listenerCount("connection") === 0) await sleep(5)
   process.stdout.write(`listening ${wss.address().port}\n`)
 
   let stopping = false

@@ -228,19 +228,8 @@ impl Server {
 
     /// SIGTERM, then waits for a clean exit; returns the logs.
     pub fn stop(mut self) -> Result<(std::process::ExitStatus, String)> {
-        Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()?;
-        let deadline = Instant::now() + Duration::from_secs(15);
-        loop {
-            if let Some(status) = self.child.try_wait()? {
-                return Ok((status, self.logs()));
-            }
-            if Instant::now() > deadline {
-                bail!("fiche-server did not stop within 15 s of SIGTERM");
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        let status = terminate(&mut self.child, "fiche-server")?;
+        Ok((status, self.logs()))
     }
 
     fn logs(&mut self) -> String {
@@ -321,9 +310,15 @@ pub struct JsServer {
 
 impl JsServer {
     pub fn start(dir: &Path) -> Result<Self> {
+        Self::start_with(dir, &[])
+    }
+
+    /// [`JsServer::start`] with options for node itself (`--max-old-space-size=…`).
+    pub fn start_with(dir: &Path, node_options: &[&str]) -> Result<Self> {
         let script = root().join("tests/js/peer.mjs");
         let mut command = Command::new("node");
         command
+            .args(node_options)
             .arg(script)
             .args(["server", "--port", "0", "--timeout", "0", "--dir"])
             .arg(dir);
@@ -347,6 +342,33 @@ impl JsServer {
 
     pub fn url(&self) -> String {
         format!("ws://127.0.0.1:{}", self.port)
+    }
+
+    /// The node process's id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
+    /// SIGTERM (the server flushes its documents), then waits for it to exit.
+    pub fn stop(mut self) -> Result<std::process::ExitStatus> {
+        terminate(&mut self.child, "the JavaScript server")
+    }
+}
+
+/// Sends SIGTERM to a server process and waits (60 s at most) for it to exit.
+fn terminate(child: &mut Child, name: &str) -> Result<std::process::ExitStatus> {
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if Instant::now() > deadline {
+            bail!("{name} did not stop within 60 s of SIGTERM");
+        }
+        std::thread::sleep(Duration::from_millis(20));
     }
 }
 

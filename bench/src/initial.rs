@@ -1,0 +1,72 @@
+//! Initial sync: a fresh device (fiche-core's real sync engine and sled store) receives every
+//! record an organisation has. Device A files the records and pushes them first.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use fiche_core::sync::{sync_once, SyncOptions};
+use fiche_core::{Book, Options};
+
+use crate::records;
+use crate::servers::Running;
+
+/// What a fresh device took to fill up.
+#[derive(Debug, Clone)]
+pub struct Initial {
+    pub records: usize,
+    /// Device A pushing every record to the empty server.
+    pub push: Duration,
+    /// The fresh device receiving them all (connect to last record stored).
+    pub fresh: Duration,
+    pub bytes_in: u64,
+    /// The same device syncing again with nothing new (its sync states were kept).
+    pub again: Duration,
+    pub again_bytes: u64,
+}
+
+/// With `FICHE_BENCH_PAUSE=SECONDS`, announces a phase and waits, so a profiler can be
+/// attached to this process and the server for exactly that phase.
+fn profiling_window(phase: &str) -> Result<()> {
+    if let Ok(secs) = std::env::var("FICHE_BENCH_PAUSE") {
+        println!("pause: {phase} (pid {})", std::process::id());
+        std::thread::sleep(Duration::from_secs_f64(secs.parse()?));
+    }
+    Ok(())
+}
+
+/// Files `records` clients on device A, pushes them, then times a fresh device B.
+pub fn run(server: &Running, dir: &Path, records: usize) -> Result<Initial> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let options = SyncOptions::new(server.url());
+    let a = Arc::new(Book::open(dir.join("device-a"), Options::default())?);
+    let drafts: Vec<_> = (0..records).map(records::client).collect();
+    for chunk in drafts.chunks(500) {
+        a.create_clients(chunk.to_vec(), "import")?;
+    }
+    let started = Instant::now();
+    runtime.block_on(sync_once(a.clone(), &options, |_| {}))?;
+    let push = started.elapsed();
+
+    let b = Arc::new(Book::open(dir.join("device-b"), Options::default())?);
+    profiling_window("fresh device B")?;
+    let down = runtime.block_on(sync_once(b.clone(), &options, |_| {}))?;
+    profiling_window("end of fresh device B")?;
+    anyhow::ensure!(
+        b.count() == records,
+        "the fresh device has {} of {records} records",
+        b.count()
+    );
+    let again = runtime.block_on(sync_once(b.clone(), &options, |_| {}))?;
+    Ok(Initial {
+        records,
+        push,
+        fresh: down.elapsed,
+        bytes_in: down.bytes_in,
+        again: again.elapsed,
+        again_bytes: again.bytes_in + again.bytes_out,
+    })
+}
