@@ -10,7 +10,7 @@ use fiche_core::sync::{sync_once, SyncOptions};
 use fiche_core::{Book, Options};
 
 use crate::records;
-use crate::servers::Running;
+use crate::servers::{Running, Target};
 
 /// What a fresh device took to fill up.
 #[derive(Debug, Clone)]
@@ -24,6 +24,8 @@ pub struct Initial {
     /// The same device syncing again with nothing new (its sync states were kept).
     pub again: Duration,
     pub again_bytes: u64,
+    /// Another fresh device once the server was restarted (nothing of it in memory).
+    pub cold: Duration,
 }
 
 /// With `FICHE_BENCH_PAUSE=SECONDS`, announces a phase and waits, so a profiler can be
@@ -36,11 +38,13 @@ fn profiling_window(phase: &str) -> Result<()> {
     Ok(())
 }
 
-/// Files `records` clients on device A, pushes them, then times a fresh device B.
-pub fn run(server: &Running, dir: &Path, records: usize) -> Result<Initial> {
+/// Files `records` clients on device A, pushes them, then times a fresh device B, B again,
+/// and, once the server was restarted, a fresh device C.
+pub fn run(target: &Target, dir: &Path, records: usize) -> Result<Initial> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let server = Running::start(target, &dir.join("server"))?;
     let options = SyncOptions::new(server.url());
     let a = Arc::new(Book::open(dir.join("device-a"), Options::default())?);
     let drafts: Vec<_> = (0..records).map(records::client).collect();
@@ -55,12 +59,16 @@ pub fn run(server: &Running, dir: &Path, records: usize) -> Result<Initial> {
     profiling_window("fresh device B")?;
     let down = runtime.block_on(sync_once(b.clone(), &options, |_| {}))?;
     profiling_window("end of fresh device B")?;
-    anyhow::ensure!(
-        b.count() == records,
-        "the fresh device has {} of {records} records",
-        b.count()
-    );
+    filled(&b, records)?;
     let again = runtime.block_on(sync_once(b.clone(), &options, |_| {}))?;
+    server.stop()?;
+
+    let server = Running::start(target, &dir.join("server"))?;
+    let options = SyncOptions::new(server.url());
+    let c = Arc::new(Book::open(dir.join("device-c"), Options::default())?);
+    let cold = runtime.block_on(sync_once(c.clone(), &options, |_| {}))?;
+    filled(&c, records)?;
+    server.stop()?;
     Ok(Initial {
         records,
         push,
@@ -68,5 +76,15 @@ pub fn run(server: &Running, dir: &Path, records: usize) -> Result<Initial> {
         bytes_in: down.bytes_in,
         again: again.elapsed,
         again_bytes: again.bytes_in + again.bytes_out,
+        cold: cold.elapsed,
     })
+}
+
+fn filled(device: &Book, records: usize) -> Result<()> {
+    anyhow::ensure!(
+        device.count() == records,
+        "a fresh device has {} of {records} records",
+        device.count()
+    );
+    Ok(())
 }

@@ -188,16 +188,17 @@ fn measure(
     let mut figures = Figures::default();
     if scenarios.contains(&Scenario::Initial) {
         eprintln!("{name}: initial sync of {} records…", sizes.records);
-        let server = Running::start(target, &dir.join("initial"))?;
-        let initial = initial::run(&server, &dir.join("initial-devices"), sizes.records)?;
+        let initial = initial::run(target, &dir.join("initial"), sizes.records)?;
         eprintln!(
-            "{name}:   pushed in {:.2?}, fresh device filled in {:.2?} ({} KiB in)",
+            "{name}:   pushed in {:.2?}, fresh device filled in {:.2?} ({} KiB in), \
+             again in {:.2?}, after a restart {:.2?}",
             initial.push,
             initial.fresh,
-            initial.bytes_in / 1024
+            initial.bytes_in / 1024,
+            initial.again,
+            initial.cold
         );
         figures.initial = Some(initial);
-        server.stop()?;
     }
     let propagation = scenarios.contains(&Scenario::Propagation);
     let throughput = scenarios.contains(&Scenario::Throughput);

@@ -156,6 +156,14 @@ pub fn rows(ours: &Figures, theirs: &Figures) -> Vec<Row> {
         );
         row(
             s.clone(),
+            "fresh device, server just restarted",
+            both(&|f| f.initial.as_ref().map(|i| i.cold.as_secs_f64())),
+            "s",
+            true,
+            None,
+        );
+        row(
+            s.clone(),
             "fresh device again, nothing new",
             both(&|f| f.initial.as_ref().map(|i| i.again.as_secs_f64())),
             "s",

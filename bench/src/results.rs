@@ -116,7 +116,11 @@ const METHOD: &str = "
 - **Initial sync.** Device A (fiche-core's `Book` on sled, its real sync engine) files the
   records and pushes them to the empty server (\"first push\"). Then a fresh device B runs one
   `sync_once`: from connecting to the last record stored in its sled store, with the directory
-  document telling it what exists. The same devices and the same code run against both servers.
+  document telling it what exists; then B syncs again with nothing new (its sync states were
+  kept). The server is then restarted and another fresh device C fills up from a server with
+  nothing in memory. The same devices and the same code run against both servers. A Fiche
+  server prepares, with each version of a record it writes, what a fresh device will ask of
+  it (the answer to its request and the record's index entry): the first push pays for that.
 - **Propagation.** `fiche-bench` pushes one record per 10 devices, then connects the devices
   (one WebSocket each, fiche-core's sans-IO protocol `Connection`, documents in memory), each
   syncing one record with the 9 others that share it. Edits (a new city on the client's

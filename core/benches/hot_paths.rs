@@ -71,6 +71,7 @@ fn protocol(c: &mut Criterion) {
         target_id: "device".into(),
         document_id: DocumentId::random(),
         data: first_sync(&mut doc),
+        preview: None,
     };
     let bytes = frame.encode();
     c.bench_function("protocol: encode a sync frame with a whole card", |b| {

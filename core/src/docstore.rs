@@ -77,7 +77,11 @@ pub fn save_writes(
 }
 
 fn heads_write(id: &DocumentId, doc: &Automerge) -> Write {
-    let bytes = doc.get_heads().iter().flat_map(|h| h.0).collect();
+    heads_write_of(id, &doc.get_heads())
+}
+
+fn heads_write_of(id: &DocumentId, heads: &[ChangeHash]) -> Write {
+    let bytes = heads.iter().flat_map(|h| h.0).collect();
     Write::Put(key![id, "heads"], bytes)
 }
 
@@ -101,9 +105,15 @@ pub fn heads(store: &dyn Store, id: &DocumentId) -> Result<Option<Vec<ChangeHash
 /// The writes that store a new document from bytes that hold it whole (a save, or change
 /// chunks received from a peer), as they are, without saving it again.
 pub fn new_document_writes(id: &DocumentId, doc: &Automerge, bytes: Vec<u8>) -> Vec<Write> {
+    whole_document_writes(id, &doc.get_heads(), bytes)
+}
+
+/// [`new_document_writes`] for a document that is not loaded: its heads are known otherwise
+/// (from the sync message that brought it whole).
+pub fn whole_document_writes(id: &DocumentId, heads: &[ChangeHash], bytes: Vec<u8>) -> Vec<Write> {
     vec![
-        Write::Put(key![id, "snapshot", heads_key(&doc.get_heads())], bytes),
-        heads_write(id, doc),
+        Write::Put(key![id, "snapshot", heads_key(heads)], bytes),
+        heads_write_of(id, heads),
     ]
 }
 

@@ -39,6 +39,7 @@ pub mod id;
 pub mod index;
 pub mod model;
 mod par;
+pub mod preview;
 pub mod protocol;
 pub mod record;
 pub mod schema;

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 
 use ciborium::Value;
-use fiche_core::protocol::{Message, PeerMetadata, RemoteHeads};
+use fiche_core::protocol::{Message, PeerMetadata, Preview, RemoteHeads};
 use fiche_core::DocumentId;
 use proptest::collection::{btree_map, vec};
 use proptest::option;
@@ -65,14 +65,26 @@ fn message() -> impl Strategy<Value = Message> {
                 data,
             }
         }),
-        (peer(), peer(), doc(), bytes()).prop_map(|(sender_id, target_id, document_id, data)| {
-            Message::Sync {
-                sender_id,
-                target_id,
-                document_id,
-                data,
-            }
-        }),
+        (
+            peer(),
+            peer(),
+            doc(),
+            bytes(),
+            proptest::option::of((any::<u64>(), "[a-z]{0,8}", bytes()))
+        )
+            .prop_map(|(sender_id, target_id, document_id, data, preview)| {
+                Message::Sync {
+                    sender_id,
+                    target_id,
+                    document_id,
+                    data,
+                    preview: preview.map(|(format, kind, index)| Preview {
+                        format,
+                        kind,
+                        index,
+                    }),
+                }
+            }),
         (peer(), peer(), doc(), any::<bool>()).prop_map(
             |(sender_id, target_id, document_id, erased)| Message::DocUnavailable {
                 sender_id,
@@ -191,6 +203,7 @@ fn frames_as_javascript_sends_them_decode() {
             target_id: "server".into(),
             document_id: id,
             data: vec![0x42, 1, 2],
+            preview: None,
         })
     );
     let join = cbor(vec![

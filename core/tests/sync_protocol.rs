@@ -280,6 +280,7 @@ fn bad_input_is_refused_with_an_error_and_a_close() {
         target_id: "hub".into(),
         document_id: DocumentId::random(),
         data: vec![],
+        preview: None,
     };
     let outs = hub.receive(3, spoof);
     assert!(refused(&outs, "senderId"), "{outs:?}");
@@ -295,6 +296,7 @@ fn bad_input_is_refused_with_an_error_and_a_close() {
         target_id: "hub".into(),
         document_id: DocumentId::random(),
         data: vec![1, 2, 3],
+        preview: None,
     };
     let outs = hub.receive(4, garbage);
     assert!(refused(&outs, "bad sync message"), "{outs:?}");

@@ -5,10 +5,11 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use automerge::sync::{self, SyncDoc};
 use automerge::{ActorId, Automerge, ChangeHash};
 use fiche_core::directory;
 use fiche_core::docstore;
-use fiche_core::protocol::Documents;
+use fiche_core::protocol::{Documents, Preview};
 use fiche_core::store::{Store, Write};
 use fiche_core::{key, DocumentId};
 
@@ -19,6 +20,29 @@ struct Slot {
     /// Heads of what the store holds (empty: nothing stored yet).
     saved: Vec<ChangeHash>,
     used: Instant,
+    /// The document's preview, and the heads it was made at.
+    preview: Option<(Vec<ChangeHash>, Preview)>,
+    /// The answer to a fresh device's request, prepared when this version was written.
+    answer: Option<Answer>,
+}
+
+/// An answer prepared for the first message of a device that has none of a document.
+struct Answer {
+    heads: Vec<ChangeHash>,
+    data: Vec<u8>,
+    state: sync::State,
+}
+
+impl Slot {
+    fn new(doc: Automerge, saved: Vec<ChangeHash>) -> Self {
+        Self {
+            doc,
+            saved,
+            used: Instant::now(),
+            preview: None,
+            answer: None,
+        }
+    }
 }
 
 /// Every document the server holds: the store, and a cache of the ones in use.
@@ -33,6 +57,17 @@ pub struct ServerDocs {
     /// Documents that could not be loaded since the last [`ServerDocs::take_errors`].
     errors: Vec<ServerError>,
     stored: usize,
+    /// What a device that has none of a document sends first about it (the same bytes from
+    /// every Fiche device).
+    fresh_request: Vec<u8>,
+}
+
+/// The sync data of a `request` from a peer with an empty document.
+fn fresh_request() -> Vec<u8> {
+    Automerge::new()
+        .generate_sync_message(&mut sync::State::new())
+        .map(|m| m.encode())
+        .unwrap_or_default()
 }
 
 impl std::fmt::Debug for ServerDocs {
@@ -57,6 +92,7 @@ impl ServerDocs {
             broken: HashSet::new(),
             errors: Vec::new(),
             stored,
+            fresh_request: fresh_request(),
         })
     }
 
@@ -81,8 +117,7 @@ impl ServerDocs {
                 Ok(Some(doc)) => {
                     let saved = doc.get_heads();
                     let doc = doc.with_actor(self.actor.clone());
-                    let used = Instant::now();
-                    self.loaded.insert(*id, Slot { doc, saved, used });
+                    self.loaded.insert(*id, Slot::new(doc, saved));
                 }
                 Ok(None) => return None,
                 Err(e) => {
@@ -117,6 +152,23 @@ impl ServerDocs {
         self.loaded.get(id).map(|s| &s.doc)
     }
 
+    /// The preview of a document in memory to send whole at `heads` (see
+    /// [`fiche_core::preview`]), made once per version of the document.
+    pub fn preview(&mut self, id: &DocumentId, heads: &[ChangeHash]) -> Option<Preview> {
+        let slot = self.loaded.get_mut(id)?;
+        if slot.doc.get_heads() != heads {
+            return None;
+        }
+        if let Some((at, preview)) = &slot.preview {
+            if at == heads {
+                return Some(preview.clone());
+            }
+        }
+        let preview = fiche_core::preview::of(id, &slot.doc)?;
+        slot.preview = Some((heads.to_vec(), preview.clone()));
+        Some(preview)
+    }
+
     /// A directory (the open one, or an organisation's), loaded, or created when `create`.
     pub fn directory(&mut self, id: &DocumentId, create: bool) -> Option<&mut Automerge> {
         if self.slot(id).is_none() {
@@ -124,8 +176,7 @@ impl ServerDocs {
                 return None;
             }
             let doc = directory::create(self.actor.clone()).ok()?;
-            let (saved, used) = (Vec::new(), Instant::now());
-            self.loaded.insert(*id, Slot { doc, saved, used });
+            self.loaded.insert(*id, Slot::new(doc, Vec::new()));
             self.touched.insert(*id);
         }
         self.loaded.get_mut(id).map(|s| &mut s.doc)
@@ -140,9 +191,7 @@ impl ServerDocs {
             }
             let doc = directory::create(self.actor.clone())
                 .map_err(|e| ServerError::Document(id, Box::new(e)))?;
-            let used = Instant::now();
-            let saved = Vec::new();
-            self.loaded.insert(id, Slot { doc, saved, used });
+            self.loaded.insert(id, Slot::new(doc, Vec::new()));
             self.touched.insert(id);
             self.flush()?;
         }
@@ -191,6 +240,7 @@ impl ServerDocs {
                     self.stored += 1;
                 }
                 slot.saved = slot.doc.get_heads();
+                slot.prepare_for_fresh_peers(id, &self.fresh_request);
             }
         }
         Ok(written)
@@ -211,7 +261,41 @@ impl ServerDocs {
     }
 }
 
+impl Slot {
+    /// Prepares, for the version just written, what a device that has none of the document
+    /// gets: its preview and the answer to its request (the directory, which changes with
+    /// every record, gets neither).
+    fn prepare_for_fresh_peers(&mut self, id: &DocumentId, request: &[u8]) {
+        let Some(preview) = fiche_core::preview::of(id, &self.doc) else {
+            return;
+        };
+        let heads = self.doc.get_heads();
+        self.preview = Some((heads.clone(), preview));
+        let mut state = sync::State::new();
+        let Ok(message) = sync::Message::decode(request) else {
+            return;
+        };
+        if self.doc.receive_sync_message(&mut state, message).is_err() {
+            return;
+        }
+        self.answer = self.doc.generate_sync_message(&mut state).map(|m| Answer {
+            heads,
+            data: m.encode(),
+            state,
+        });
+    }
+}
+
 impl Documents for ServerDocs {
+    fn prepared_answer(&mut self, id: &DocumentId, data: &[u8]) -> Option<(Vec<u8>, sync::State)> {
+        if data != self.fresh_request.as_slice() {
+            return None;
+        }
+        let slot = self.slot(id)?;
+        let answer = slot.answer.as_ref()?;
+        (answer.heads == slot.doc.get_heads()).then(|| (answer.data.clone(), answer.state.clone()))
+    }
+
     fn get(&mut self, id: &DocumentId) -> Option<&mut Automerge> {
         self.slot(id).map(|s| &mut s.doc)
     }
@@ -221,11 +305,10 @@ impl Documents for ServerDocs {
         self.slot(id);
         self.touched.insert(*id);
         let actor = &self.actor;
-        let slot = self.loaded.entry(*id).or_insert_with(|| Slot {
-            doc: Automerge::new().with_actor(actor.clone()),
-            saved: Vec::new(),
-            used: Instant::now(),
-        });
+        let slot = self
+            .loaded
+            .entry(*id)
+            .or_insert_with(|| Slot::new(Automerge::new().with_actor(actor.clone()), Vec::new()));
         &mut slot.doc
     }
 }

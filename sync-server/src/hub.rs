@@ -437,7 +437,37 @@ impl HubThread {
         }
     }
 
-    fn dispatch(&self, outs: Vec<Out>, senders: &mut HashMap<ConnId, Conn>) {
+    /// Adds its preview to each `sync` message that carries a whole document to a peer that
+    /// had none of it, so that a Fiche device files it without loading it.
+    fn attach_previews(&mut self, outs: &mut [Out]) {
+        for out in outs {
+            let Action::Send(Message::Sync {
+                document_id,
+                data,
+                preview,
+                ..
+            }) = &mut out.action
+            else {
+                continue;
+            };
+            let has_none = self
+                .hub
+                .connection(out.conn)
+                .is_some_and(|c| c.peer_has_none(document_id));
+            if preview.is_some() || !has_none {
+                continue;
+            }
+            match automerge::sync::Message::decode(data) {
+                Ok(m) if !m.changes.is_empty() => {
+                    *preview = self.hub.documents().preview(document_id, &m.heads);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn dispatch(&mut self, mut outs: Vec<Out>, senders: &mut HashMap<ConnId, Conn>) {
+        self.attach_previews(&mut outs);
         for Out { conn, action } in outs {
             let Some(c) = senders.get(&conn) else {
                 continue;

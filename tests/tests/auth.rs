@@ -139,6 +139,7 @@ fn an_organisation_never_reaches_another_ones_records_or_blobs() {
             target_id: "server".into(),
             document_id: secret,
             data: change("from acme"),
+            preview: None,
         };
         raw.send(&sync).await;
         assert!(matches!(

@@ -74,6 +74,7 @@ fn sync_msg(sender_id: &str, data: Vec<u8>) -> Message {
         target_id: "server".into(),
         document_id: DocumentId::random(),
         data,
+        preview: None,
     }
 }
 

@@ -8,6 +8,7 @@ use crate::docstore;
 use crate::error::{Error, Result};
 use crate::id::DocumentId;
 use crate::key;
+use crate::preview::Whole;
 use crate::record;
 use crate::schema;
 use crate::store::Write;
@@ -74,6 +75,53 @@ impl Book {
                 Err(e @ Error::Storage(_)) => return Err(e),
                 Err(e) => outcomes.push(Absorbed::Refused(e)),
             }
+        }
+        if !writes.is_empty() {
+            self.store.apply(writes)?;
+        }
+        for (id, kind, summary) in done {
+            self.written(&id, kind, summary, true);
+        }
+        Ok(outcomes)
+    }
+
+    /// Files documents that came whole with a preview (see [`crate::preview`]), as they came,
+    /// with their index entries and their sync states with `peer`, in one durable write,
+    /// without loading them. A document the book already holds, or erased here, is not filed.
+    pub fn file_whole(&self, batch: Vec<Whole>, peer: &str) -> Result<Vec<Absorbed>> {
+        let _guard = self.lock();
+        let mut writes = Vec::new();
+        let mut done = Vec::new();
+        let mut outcomes = Vec::with_capacity(batch.len());
+        for whole in batch {
+            let id = whole.id;
+            if self.has_document(&id)? {
+                outcomes.push(Absorbed::Unchanged);
+                continue;
+            }
+            if self.is_erased(&id)? {
+                outcomes.push(Absorbed::Refused(Error::Erased(id)));
+                continue;
+            }
+            let mut state = automerge::sync::State::new();
+            state.shared_heads.clone_from(&whole.heads);
+            writes.extend(docstore::whole_document_writes(
+                &id,
+                &whole.heads,
+                whole.bytes,
+            ));
+            let kind = whole.kind.as_str().as_bytes().to_vec();
+            writes.push(Write::Put(crate::key!["_docs", id], kind));
+            writes.push(Self::sync_state_write(&id, peer, state.encode()));
+            let summary = whole.index.map(|(entry, summary)| {
+                writes.push(Write::Put(crate::key!["_index", id], entry));
+                summary
+            });
+            done.push((id, whole.kind, summary));
+            outcomes.push(Absorbed::Written {
+                kind: whole.kind,
+                created: true,
+            });
         }
         if !writes.is_empty() {
             self.store.apply(writes)?;

@@ -18,6 +18,16 @@ pub trait Documents {
     /// The change bytes of a sync message about to be applied to `id` (a device keeps those of
     /// a document new to it, to store them as they came instead of saving it again).
     fn receiving(&mut self, _id: &DocumentId, _chunks: &[&[u8]]) {}
+    /// An answer prepared ahead to a peer's first sync message about `id` when it is exactly
+    /// `data`: the answer's sync data and the sync state after it, as Automerge would make them
+    /// (a server prepares the answer to a fresh device's request once per version).
+    fn prepared_answer(
+        &mut self,
+        _id: &DocumentId,
+        _data: &[u8],
+    ) -> Option<(Vec<u8>, sync::State)> {
+        None
+    }
 }
 
 impl Documents for HashMap<DocumentId, Automerge> {
@@ -140,6 +150,24 @@ impl Connection {
         self.docs.get(id).is_some_and(|s| s.shared_heads == heads)
     }
 
+    /// Whether the peer said it has none of a document (its last message had no heads): what
+    /// we send it next carries the whole document.
+    pub fn peer_has_none(&self, id: &DocumentId) -> bool {
+        self.docs
+            .get(id)
+            .and_then(|s| s.their_heads.as_ref())
+            .is_some_and(|h| h.is_empty())
+    }
+
+    /// A document the peer sent whole was filed without being applied here (see
+    /// `crate::preview`): from now on this side holds exactly `heads` of it, as after a
+    /// reconnection. No answer is sent; the peer learns our heads from our next message.
+    pub fn filed_whole(&mut self, id: DocumentId, heads: Vec<automerge::ChangeHash>) {
+        let mut state = sync::State::new();
+        state.shared_heads = heads;
+        self.docs.insert(id, state);
+    }
+
     /// Forgets a document's sync state: the next message starts from scratch.
     pub fn forget(&mut self, id: &DocumentId) {
         self.docs.remove(id);
@@ -185,6 +213,7 @@ impl Connection {
                 target_id,
                 document_id,
                 data,
+                preview: None,
             }
         })
     }
@@ -351,6 +380,18 @@ impl Connection {
                 .into_iter()
                 .collect();
         }
+        if let std::collections::hash_map::Entry::Vacant(fresh) = self.docs.entry(id) {
+            if let Some((answer, state)) = docs.prepared_answer(&id, data) {
+                fresh.insert(state);
+                return vec![Action::Send(Message::Sync {
+                    sender_id: self.local.clone(),
+                    target_id: remote,
+                    document_id: id,
+                    data: answer,
+                    preview: None,
+                })];
+            }
+        }
         if !sync_message.changes.is_empty() {
             let chunks: Vec<&[u8]> = sync_message.changes.iter().collect();
             docs.receiving(&id, &chunks);
@@ -371,6 +412,7 @@ impl Connection {
                 target_id: remote,
                 document_id: id,
                 data: reply.encode(),
+                preview: None,
             }));
         }
         actions

@@ -31,6 +31,19 @@ pub struct RemoteHeads {
     pub timestamp: f64,
 }
 
+/// What a Fiche server says of a document it sends whole to a peer that had none of it, so
+/// that a Fiche device can file it without loading it (see `crate::preview`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Preview {
+    /// The version of the summary's layout; a device that reads another one loads the
+    /// document instead.
+    pub format: u64,
+    /// The document's kind (`client`, `contact`, `settings`).
+    pub kind: String,
+    /// For a client, its index entry as a device stores it (JSON); empty otherwise.
+    pub index: Vec<u8>,
+}
+
 /// One protocol message.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Message {
@@ -68,6 +81,9 @@ pub enum Message {
         target_id: PeerId,
         document_id: DocumentId,
         data: Vec<u8>,
+        /// A Fiche server's summary of a document this message carries whole to a peer that
+        /// had none of it. Sent as an extra `fiche` field, which other peers ignore.
+        preview: Option<Preview>,
     },
     /// The answer to a `request` for a document the peer does not have.
     DocUnavailable {
@@ -244,17 +260,26 @@ impl Message {
                 target_id,
                 document_id,
                 data,
-            }
-            | Message::Sync {
-                sender_id,
-                target_id,
-                document_id,
-                data,
             } => {
                 m.text("senderId", sender_id);
                 m.text("targetId", target_id);
                 m.text("documentId", &document_id.to_string());
                 m.put("data", Value::Bytes(data.clone()));
+            }
+            Message::Sync {
+                sender_id,
+                target_id,
+                document_id,
+                data,
+                preview,
+            } => {
+                m.text("senderId", sender_id);
+                m.text("targetId", target_id);
+                m.text("documentId", &document_id.to_string());
+                m.put("data", Value::Bytes(data.clone()));
+                if let Some(p) = preview {
+                    m.put("fiche", preview_value(p));
+                }
             }
             Message::DocUnavailable {
                 sender_id,
@@ -373,6 +398,8 @@ impl Message {
                 target_id: target_id()?,
                 document_id: document_id()?,
                 data: m.bytes("data")?,
+                // A hint only: one that does not read is as good as none.
+                preview: m.get("fiche").and_then(read_preview),
             },
             "doc-unavailable" => Message::DocUnavailable {
                 sender_id: sender_id()?,
@@ -403,6 +430,46 @@ impl Message {
             _ => return Err(DecodeError::UnknownType(kind)),
         })
     }
+}
+
+fn preview_value(p: &Preview) -> Value {
+    Value::Map(vec![
+        (
+            Value::Text("format".into()),
+            Value::Integer(p.format.into()),
+        ),
+        (Value::Text("kind".into()), Value::Text(p.kind.clone())),
+        (Value::Text("index".into()), Value::Bytes(p.index.clone())),
+    ])
+}
+
+fn read_preview(value: &Value) -> Option<Preview> {
+    let Value::Map(entries) = value else {
+        return None;
+    };
+    let field = |name: &str| {
+        entries
+            .iter()
+            .find(|(k, _)| matches!(k, Value::Text(t) if t == name))
+            .map(|(_, v)| v)
+    };
+    let format = match field("format")? {
+        Value::Integer(i) => u64::try_from(*i).ok()?,
+        _ => return None,
+    };
+    let kind = match field("kind")? {
+        Value::Text(t) => t.clone(),
+        _ => return None,
+    };
+    let index = match field("index")? {
+        Value::Bytes(b) => b.clone(),
+        _ => return None,
+    };
+    Some(Preview {
+        format,
+        kind,
+        index,
+    })
 }
 
 fn number_value(n: f64) -> Value {

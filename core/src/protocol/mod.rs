@@ -12,4 +12,4 @@ pub mod message;
 
 pub use connection::{Action, Connection, Documents, Side};
 pub use hub::{ConnId, Hub, Out};
-pub use message::{DecodeError, Message, PeerId, PeerMetadata, RemoteHeads, PROTOCOL_V1};
+pub use message::{DecodeError, Message, PeerId, PeerMetadata, Preview, RemoteHeads, PROTOCOL_V1};

@@ -119,6 +119,9 @@ pub struct SyncReport {
     /// Documents that gained changes from the server (of which `created` were new here).
     pub received: usize,
     pub created: usize,
+    /// Of those created, the ones a Fiche server sent whole with a preview, filed as they
+    /// came without being loaded (see `crate::preview`).
+    pub filed: usize,
     pub skipped: usize,
     /// Records erased on the server whose copy here was deleted.
     pub erased: usize,
@@ -473,6 +476,16 @@ fn notify(
                 report.received += 1;
                 report.created += usize::from(created);
                 on(Status::Received { id, kind, created });
+            }
+            Note::Filed { id, kind } => {
+                report.received += 1;
+                report.created += 1;
+                report.filed += 1;
+                on(Status::Received {
+                    id,
+                    kind,
+                    created: true,
+                });
             }
             Note::Skipped { id, reason } => {
                 report.skipped += 1;

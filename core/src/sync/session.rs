@@ -17,6 +17,10 @@ use crate::id::DocumentId;
 use crate::protocol::{Action, Connection, Documents, Message, PeerMetadata, Side};
 use crate::schema::Kind;
 
+mod filing;
+
+use filing::Filed;
+
 /// Something a session reports, besides frames to send.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Note {
@@ -26,6 +30,9 @@ pub enum Note {
         kind: Kind,
         created: bool,
     },
+    /// A document new here, sent whole with a preview and filed as it came (see
+    /// `crate::preview`).
+    Filed { id: DocumentId, kind: Kind },
     /// A document from the server that the book did not take, and why.
     Skipped { id: DocumentId, reason: String },
     /// The server erased a record: its copy here is gone (`held`: there was one).
@@ -105,11 +112,30 @@ impl Documents for DeviceDocs {
     }
 
     fn receiving(&mut self, id: &DocumentId, chunks: &[&[u8]]) {
+        if self.load(id).is_none() {
+            // A document asked for without a copy of its own (see `Blank`).
+            self.slots.insert(*id, Slot::empty(&self.book));
+        }
         if let Some(Some(bytes)) = self.slots.get_mut(id).map(|s| s.received.as_mut()) {
             for chunk in chunks {
                 bytes.extend_from_slice(chunk);
             }
         }
+    }
+}
+
+/// One empty document standing for every document asked for (a request from an empty
+/// document is the same whatever the document), so that none is made per request: the copy
+/// is made when the answer comes.
+struct Blank(Automerge);
+
+impl Documents for Blank {
+    fn get(&mut self, _: &DocumentId) -> Option<&mut Automerge> {
+        Some(&mut self.0)
+    }
+
+    fn get_or_create(&mut self, _: &DocumentId) -> &mut Automerge {
+        &mut self.0
     }
 }
 
@@ -153,6 +179,8 @@ pub struct Session {
     queue: Vec<DocumentId>,
     /// Whether the directory was read once this session (to fetch what it lists).
     directory_read: bool,
+    /// What requests are made from.
+    blank: Blank,
 }
 
 impl std::fmt::Debug for Session {
@@ -197,6 +225,7 @@ impl Session {
             rounds: HashMap::new(),
             queue: Vec::new(),
             directory_read: false,
+            blank: Blank(Automerge::new()),
         }
     }
 
@@ -253,19 +282,18 @@ impl Session {
         let Some(peer) = self.peer.clone() else {
             return Ok(None);
         };
-        if !stored {
-            self.docs
-                .slots
-                .entry(id)
-                .or_insert_with(|| Slot::empty(&self.docs.book));
-        }
+
         if self.known.insert(id) && stored && !self.conn.syncs(&id) {
             if let Some(saved) = self.docs.book.sync_state(&id, &peer)? {
                 // A state that does not decode is only a lost shortcut: start afresh.
                 let _ = self.conn.restore(id, &saved);
             }
         }
-        let mut message = self.conn.sync_document(id, &mut self.docs);
+        let mut message = if stored || self.docs.slots.contains_key(&id) {
+            self.conn.sync_document(id, &mut self.docs)
+        } else {
+            self.conn.sync_document(id, &mut self.blank)
+        };
         // Silence may stand for "nothing new" only when the server is known to hold what we
         // hold. A document it may lack (never synced with it, or changed here since) waits for
         // its answer: taking a slow server's silence as agreement would end the sync with
@@ -374,10 +402,19 @@ impl Session {
         incoming: Vec<Incoming>,
     ) -> Result<(Vec<Message>, Vec<Note>)> {
         let (mut out, mut notes) = (Vec::new(), Vec::new());
-        for Incoming { message, loaded } in incoming {
-            let message = match loaded {
-                Some(loaded) => self.adopt(message, loaded)?,
-                None => message,
+        for Incoming {
+            message,
+            loaded,
+            filed,
+        } in incoming
+        {
+            let message = match (loaded, filed) {
+                (_, Some(filed)) => {
+                    notes.extend(self.filed(filed));
+                    continue;
+                }
+                (Some(loaded), None) => self.adopt(message, loaded)?,
+                (None, None) => message,
             };
             let (o, n) = self.receive(message)?;
             out.extend(o);
@@ -595,6 +632,8 @@ impl Session {
             None => Default::default(),
         };
         let mut out = Vec::new();
+        self.known.reserve(listed.len());
+        self.pending.reserve(listed.len());
         for (id, kind) in &listed {
             // The book's own documents are started by `top_up`, a window at a time.
             if wanted(kind)
@@ -663,6 +702,8 @@ impl Session {
 pub struct Incoming {
     message: Message,
     loaded: Option<Loaded>,
+    /// The document the message brought whole with a preview, filed as it came.
+    filed: Option<Filed>,
 }
 
 /// A document loaded from the changes a sync message brought.
@@ -681,14 +722,26 @@ struct Loaded {
 pub fn prepare(book: &Book, messages: Vec<Message>) -> Result<Vec<Incoming>> {
     let mut jobs = Vec::new();
     let mut seen = HashSet::new();
+    let mut wholes = Vec::new();
     for (i, m) in messages.iter().enumerate() {
         let Message::Sync {
-            document_id, data, ..
+            sender_id,
+            document_id,
+            data,
+            preview,
+            ..
         } = m
         else {
             continue;
         };
         if !seen.insert(*document_id) || book.has_document(document_id)? {
+            continue;
+        }
+        if let Some(whole) = preview
+            .as_ref()
+            .and_then(|p| crate::preview::whole(*document_id, data, p))
+        {
+            wholes.push((i, sender_id.clone(), whole));
             continue;
         }
         if let Ok(decoded) = sync::Message::decode(data) {
@@ -697,11 +750,14 @@ pub fn prepare(book: &Book, messages: Vec<Message>) -> Result<Vec<Incoming>> {
             }
         }
     }
+    let mut filed = filing::file(book, wholes)?;
     let mut incoming: Vec<Incoming> = messages
         .into_iter()
-        .map(|message| Incoming {
+        .enumerate()
+        .map(|(i, message)| Incoming {
             message,
             loaded: None,
+            filed: filed.remove(&i),
         })
         .collect();
     if jobs.is_empty() {
