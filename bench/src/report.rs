@@ -156,6 +156,22 @@ pub fn rows(ours: &Figures, theirs: &Figures) -> Vec<Row> {
         );
         row(
             s.clone(),
+            "records the fresh device got",
+            both(&|f| f.initial.as_ref().map(|i| i.fresh_records as f64)),
+            "",
+            false,
+            None,
+        );
+        row(
+            s.clone(),
+            "records the device after a restart got",
+            both(&|f| f.initial.as_ref().map(|i| i.cold_records as f64)),
+            "",
+            false,
+            None,
+        );
+        row(
+            s.clone(),
             "fresh device, server just restarted",
             both(&|f| f.initial.as_ref().map(|i| i.cold.as_secs_f64())),
             "s",
