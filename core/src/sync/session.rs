@@ -181,6 +181,8 @@ pub struct Session {
     directory_read: bool,
     /// What requests are made from.
     blank: Blank,
+    /// Documents of the book in flight at once (see [`WINDOW`]).
+    window: usize,
 }
 
 impl std::fmt::Debug for Session {
@@ -226,6 +228,7 @@ impl Session {
             queue: Vec::new(),
             directory_read: false,
             blank: Blank(Automerge::new()),
+            window: WINDOW,
         }
     }
 
@@ -345,8 +348,8 @@ impl Session {
     fn top_up(&mut self) -> Result<Vec<Message>> {
         let mut out = Vec::new();
         let book = self.docs.book.clone();
-        while !self.queue.is_empty() && self.pending.len() + self.soft.len() < WINDOW {
-            let n = self.queue.len().min(WINDOW / 4);
+        while !self.queue.is_empty() && self.pending.len() + self.soft.len() < self.window {
+            let n = self.queue.len().min(self.window.div_ceil(4));
             let chunk: Vec<DocumentId> = self
                 .queue
                 .drain(..n)
@@ -649,9 +652,11 @@ impl Session {
             // Only documents this server has never synced with us: one it knows and does not
             // list was taken out of our view on purpose (a Fiche server keeps a technician's
             // directory to what is assigned to them), not forgotten.
+            // The queue counts too: a book larger than the window has documents not
+            // started yet, and a plain server would never learn of them.
             let peer = self.peer.clone().unwrap_or_default();
             let mut missing = Vec::new();
-            for id in &self.known {
+            for id in self.known.iter().chain(&self.queue) {
                 if *id != dir
                     && !listed.contains_key(id)
                     && self.docs.book.sync_state(id, &peer)?.is_none()
@@ -817,6 +822,48 @@ mod tests {
         };
         let (out, _) = s.receive(peer).unwrap();
         (s, out)
+    }
+
+    #[test]
+    fn a_plain_server_learns_every_document_of_a_book_larger_than_the_window() {
+        // A JavaScript server keeps no directory: the device lists its documents in it.
+        // Documents still queued behind the window must be listed too.
+        let dir = tempfile::tempdir().unwrap();
+        let book = Arc::new(Book::open(dir.path(), Options::default()).unwrap());
+        let drafts = (0..9)
+            .map(|i| {
+                let mut c = Client::default();
+                c.name.display = format!("Client {i}");
+                c
+            })
+            .collect();
+        book.create_clients(drafts, "test").unwrap();
+        let mut s = Session::new(book.clone());
+        s.window = 2;
+        let Some(Message::Join { sender_id, .. }) = s.start() else {
+            panic!("a device starts with join");
+        };
+        let peer = Message::Peer {
+            sender_id: "server".into(),
+            peer_metadata: PeerMetadata::default(),
+            selected_protocol_version: crate::protocol::PROTOCOL_V1.into(),
+            target_id: sender_id.clone(),
+        };
+        s.receive(peer).unwrap();
+        assert!(s.queue.len() > 5, "most documents wait behind the window");
+        let unavailable = Message::DocUnavailable {
+            sender_id: "server".into(),
+            target_id: sender_id,
+            document_id: directory_id(),
+            erased: false,
+        };
+        s.receive(unavailable).unwrap();
+        s.persist().unwrap();
+        let listed = s
+            .docs
+            .get(&directory_id())
+            .map(|d| directory::entries(d).len());
+        assert_eq!(listed, Some(9));
     }
 
     #[test]
