@@ -11,7 +11,7 @@ use automerge::{Automerge, ChangeHash};
 use crate::error::{Error, Result};
 use crate::id::DocumentId;
 use crate::key;
-use crate::store::{Store, Write};
+use crate::store::{Key, Store, Write};
 
 /// Incremental chunks kept beside a snapshot before they are folded into a new one.
 pub const COMPACT_AFTER: usize = 32;
@@ -24,22 +24,31 @@ fn is_chunk(key: &[String]) -> bool {
 
 /// Loads a document, or `None` if the store has none under `id`.
 pub fn load(store: &dyn Store, id: &DocumentId) -> Result<Option<Automerge>> {
-    let chunks = store.scan(&key![id])?;
-    let mut parts = chunks.iter().filter(|(k, _)| is_chunk(k)).peekable();
-    if parts.peek().is_none() {
+    let Some(chunks) = chunks(store, id)? else {
         return Ok(None);
-    }
-    // Snapshots sort before incrementals ("incremental" < "snapshot" in bytes), which is fine:
-    // Automerge applies chunks in any order once all their dependencies are in.
-    let mut bytes = Vec::new();
-    for (_, v) in parts {
-        bytes.extend_from_slice(v);
-    }
-    let doc = Automerge::load(&bytes).map_err(|e| Error::Corrupt {
+    };
+    let doc = Automerge::load(&chunks.concat()).map_err(|e| Error::Corrupt {
         id: *id,
         reason: e.to_string(),
     })?;
     Ok(Some(doc))
+}
+
+/// The stored chunks of a document, snapshots first (all of it, end to end, is what
+/// [`load`] reads and what a peer's `load_incremental` takes), or `None` if there are none.
+pub fn chunks(store: &dyn Store, id: &DocumentId) -> Result<Option<Vec<Vec<u8>>>> {
+    let mut chunks: Vec<(Key, Vec<u8>)> = store
+        .scan(&key![id])?
+        .into_iter()
+        .filter(|(k, _)| is_chunk(k))
+        .collect();
+    if chunks.is_empty() {
+        return Ok(None);
+    }
+    // "incremental" sorts before "snapshot": put the snapshot first, so that the changes
+    // after it find their dependencies in place.
+    chunks.sort_by_key(|(k, _)| k.get(1).is_some_and(|p| p == "incremental"));
+    Ok(Some(chunks.into_iter().map(|(_, v)| v).collect()))
 }
 
 /// The writes that persist what `doc` gained since `since` (empty when nothing changed),

@@ -14,6 +14,7 @@ use fiche_core::store::{Store, Write};
 use fiche_core::{key, DocumentId};
 
 use crate::error::ServerError;
+use crate::fresh::{self, Answer, Kept};
 
 struct Slot {
     doc: Automerge,
@@ -24,13 +25,6 @@ struct Slot {
     preview: Option<(Vec<ChangeHash>, Preview)>,
     /// The answer to a fresh device's request, prepared when this version was written.
     answer: Option<Answer>,
-}
-
-/// An answer prepared for the first message of a device that has none of a document.
-struct Answer {
-    heads: Vec<ChangeHash>,
-    data: Vec<u8>,
-    state: sync::State,
 }
 
 impl Slot {
@@ -60,6 +54,9 @@ pub struct ServerDocs {
     /// What a device that has none of a document sends first about it (the same bytes from
     /// every Fiche device).
     fresh_request: Vec<u8>,
+    /// The preview of the last document answered from what the store keeps for fresh
+    /// devices (asked for right after the answer).
+    kept_preview: Option<(DocumentId, Vec<ChangeHash>, Preview)>,
 }
 
 /// The sync data of a `request` from a peer with an empty document.
@@ -93,6 +90,7 @@ impl ServerDocs {
             errors: Vec::new(),
             stored,
             fresh_request: fresh_request(),
+            kept_preview: None,
         })
     }
 
@@ -155,7 +153,15 @@ impl ServerDocs {
     /// The preview of a document in memory to send whole at `heads` (see
     /// [`fiche_core::preview`]), made once per version of the document.
     pub fn preview(&mut self, id: &DocumentId, heads: &[ChangeHash]) -> Option<Preview> {
-        let slot = self.loaded.get_mut(id)?;
+        let Some(slot) = self.loaded.get_mut(id) else {
+            return match self.kept_preview.take() {
+                Some((at, h, preview)) if at == *id && h == heads => Some(preview),
+                _ => self
+                    .kept(id)
+                    .filter(|k| k.heads == heads)
+                    .map(|k| k.preview),
+            };
+        };
         if slot.doc.get_heads() != heads {
             return None;
         }
@@ -167,6 +173,27 @@ impl ServerDocs {
         let preview = fiche_core::preview::of(id, &slot.doc)?;
         slot.preview = Some((heads.to_vec(), preview.clone()));
         Some(preview)
+    }
+
+    /// What the store keeps for fresh devices about a document, if it is of the version
+    /// stored. A read that fails is left to the load that follows, which reports it.
+    fn kept(&self, id: &DocumentId) -> Option<Kept> {
+        let kept = Kept::decode(&self.store.get(&key![id, "fresh"]).ok()??)?;
+        let stored = docstore::heads(self.store.as_ref(), id).ok()??;
+        (stored == kept.heads).then_some(kept)
+    }
+
+    /// The answer to a fresh request for a document not in memory, from what the store keeps
+    /// (no load).
+    fn kept_answer(&mut self, id: &DocumentId) -> Option<Answer> {
+        if self.broken.contains(id) {
+            return None;
+        }
+        let kept = self.kept(id)?;
+        let chunks = docstore::chunks(self.store.as_ref(), id).ok()??;
+        let answer = kept.answer(chunks, &self.fresh_request)?;
+        self.kept_preview = Some((*id, kept.heads, kept.preview));
+        Some(answer)
     }
 
     /// A directory (the open one, or an organisation's), loaded, or created when `create`.
@@ -215,19 +242,26 @@ impl ServerDocs {
     fn flush_these(&mut self, ids: &[DocumentId]) -> Result<Vec<DocumentId>, ServerError> {
         let mut writes: Vec<Write> = Vec::new();
         let mut written = Vec::new();
+        let store = self.store.as_ref();
         for id in ids {
-            let Some(slot) = self.loaded.get(id) else {
+            let Some(slot) = self.loaded.get_mut(id) else {
                 continue;
             };
             if slot.doc.get_heads() == slot.saved || self.broken.contains(id) {
                 continue;
             }
-            let w = docstore::save_writes(self.store.as_ref(), id, &slot.doc, &slot.saved)
+            let w = docstore::save_writes(store, id, &slot.doc, &slot.saved)
                 .map_err(|e| ServerError::Document(*id, Box::new(e)))?;
             writes.extend(w);
             if slot.saved.is_empty() {
                 writes.push(Write::Put(key!["_docs", id], Vec::new()));
             }
+            writes.push(
+                match slot.prepare_for_fresh_peers(id, &self.fresh_request) {
+                    Some(kept) => Write::Put(key![id, "fresh"], kept.encode()),
+                    None => Write::Delete(key![id, "fresh"]),
+                },
+            );
             written.push(*id);
         }
         if writes.is_empty() {
@@ -240,7 +274,6 @@ impl ServerDocs {
                     self.stored += 1;
                 }
                 slot.saved = slot.doc.get_heads();
-                slot.prepare_for_fresh_peers(id, &self.fresh_request);
             }
         }
         Ok(written)
@@ -262,27 +295,15 @@ impl ServerDocs {
 }
 
 impl Slot {
-    /// Prepares, for the version just written, what a device that has none of the document
+    /// Prepares, for the version being written, what a device that has none of the document
     /// gets: its preview and the answer to its request (the directory, which changes with
-    /// every record, gets neither).
-    fn prepare_for_fresh_peers(&mut self, id: &DocumentId, request: &[u8]) {
-        let Some(preview) = fiche_core::preview::of(id, &self.doc) else {
-            return;
-        };
-        let heads = self.doc.get_heads();
-        self.preview = Some((heads.clone(), preview));
-        let mut state = sync::State::new();
-        let Ok(message) = sync::Message::decode(request) else {
-            return;
-        };
-        if self.doc.receive_sync_message(&mut state, message).is_err() {
-            return;
-        }
-        self.answer = self.doc.generate_sync_message(&mut state).map(|m| Answer {
-            heads,
-            data: m.encode(),
-            state,
-        });
+    /// every record, gets neither). Returns what the store keeps of them.
+    fn prepare_for_fresh_peers(&mut self, id: &DocumentId, request: &[u8]) -> Option<Kept> {
+        self.answer = None;
+        let preview = fiche_core::preview::of(id, &self.doc)?;
+        self.preview = Some((self.doc.get_heads(), preview.clone()));
+        self.answer = fresh::prepare(&mut self.doc, request);
+        Kept::new(self.answer.as_ref()?, preview)
     }
 }
 
@@ -291,13 +312,36 @@ impl Documents for ServerDocs {
         if data != self.fresh_request.as_slice() {
             return None;
         }
-        let slot = self.slot(id)?;
-        let answer = slot.answer.as_ref()?;
-        (answer.heads == slot.doc.get_heads()).then(|| (answer.data.clone(), answer.state.clone()))
+        let answer = match self.loaded.get_mut(id) {
+            Some(slot) => {
+                slot.used = Instant::now();
+                let answer = slot.answer.as_ref()?;
+                if answer.heads != slot.doc.get_heads() {
+                    return None;
+                }
+                answer.clone()
+            }
+            None => self.kept_answer(id)?,
+        };
+        Some((answer.data, answer.state))
     }
 
     fn get(&mut self, id: &DocumentId) -> Option<&mut Automerge> {
         self.slot(id).map(|s| &mut s.doc)
+    }
+
+    fn holds(&mut self, id: &DocumentId) -> bool {
+        if let Some(slot) = self.loaded.get(id) {
+            return !slot.doc.get_heads().is_empty();
+        }
+        if self.broken.contains(id) {
+            return false;
+        }
+        match docstore::heads(self.store.as_ref(), id) {
+            Ok(Some(heads)) => !heads.is_empty(),
+            // Stored before heads were kept, or unreadable: loading tells (and reports).
+            _ => self.get(id).is_some_and(|d| !d.get_heads().is_empty()),
+        }
     }
 
     fn get_or_create(&mut self, id: &DocumentId) -> &mut Automerge {

@@ -19,6 +19,7 @@ pub mod blobs;
 pub mod docs;
 pub mod erase;
 pub mod error;
+pub mod fresh;
 pub mod hub;
 pub mod listen;
 pub mod routes;

@@ -124,3 +124,53 @@ fn a_fresh_device_files_whole_records_that_then_sync_both_ways() {
     let got = js_ok(&["get", "--url", &url, "--doc", &ids[9].url()]).unwrap();
     assert!(got.contains("Zofia Nowak 9"), "{got}");
 }
+
+#[test]
+fn after_a_restart_a_fresh_device_still_files_whole_records_answered_from_the_store() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let server = Server::start(&data, None).unwrap();
+    let a = device(&tmp.path().join("a"));
+    let ids = a
+        .create_clients((0..30).map(card).collect(), "import")
+        .unwrap();
+    sync_book(&a, &server.url());
+    // Some records edited since: the server stores them as a snapshot and changes after it.
+    for id in &ids[..10] {
+        a.edit_client(id, |c| c.notes = "Called back".into())
+            .unwrap();
+    }
+    sync_book(&a, &server.url());
+    let (status, _) = server.stop().unwrap();
+    assert!(status.success());
+
+    // Nothing in memory now: every answer comes from what the store keeps.
+    let server = Server::start(&data, None).unwrap();
+    let b = device(&tmp.path().join("b"));
+    let report = sync_book(&b, &server.url());
+    assert_eq!(report.created, 30, "{report:?}");
+    assert_eq!(report.filed, 30, "every record came whole: {report:?}");
+    assert_eq!(summaries(&b), summaries(&a), "the index entries differ");
+    for id in &ids {
+        assert_eq!(b.client(id).unwrap(), a.client(id).unwrap());
+    }
+    // Answered without loading a record: only the directory is in memory.
+    let (_, health) = server.get("/health").unwrap();
+    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["documents_in_memory"], 1, "{health}");
+    // The filed records go on syncing: B's edit of one reaches A.
+    b.edit_client(&ids[2], |c| c.notes = "Edited on B".into())
+        .unwrap();
+    sync_book(&b, &server.url());
+    sync_book(&a, &server.url());
+    assert_eq!(a.client(&ids[2]).unwrap().notes, "Edited on B");
+
+    // The JavaScript client reads an edited record answered from the store.
+    let server = {
+        let (status, _) = server.stop().unwrap();
+        assert!(status.success());
+        Server::start(&data, None).unwrap()
+    };
+    let got = js_ok(&["get", "--url", &server.url(), "--doc", &ids[4].url()]).unwrap();
+    assert!(got.contains("Called back"), "{got}");
+}

@@ -13,6 +13,10 @@ use crate::id::DocumentId;
 pub trait Documents {
     /// The document, if this side has it.
     fn get(&mut self, id: &DocumentId) -> Option<&mut Automerge>;
+    /// Whether this side has any of the document (a server answers that without loading it).
+    fn holds(&mut self, id: &DocumentId) -> bool {
+        self.get(id).is_some_and(|d| !d.get_heads().is_empty())
+    }
     /// The document, created empty if this side does not have it yet.
     fn get_or_create(&mut self, id: &DocumentId) -> &mut Automerge;
     /// The change bytes of a sync message about to be applied to `id` (a device keeps those of
@@ -370,7 +374,7 @@ impl Connection {
             Err(e) => return self.error(format!("bad sync message for {id}: {e}")),
         };
         let remote = self.remote.clone().unwrap_or_default();
-        if request && docs.get(&id).is_none_or(|d| d.get_heads().is_empty()) {
+        if request && !docs.holds(&id) {
             // A peer asks for a document we do not have. Its interest is kept, so that the
             // document reaches it if it arrives here later.
             self.docs.entry(id).or_default();
