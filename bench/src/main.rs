@@ -235,10 +235,14 @@ fn measure(
             sizes.stored, sizes.devices
         );
         let held = memory::run(target, &dir.join("memory"), sizes.stored, sizes.devices)?;
+        if let Some((took, peak)) = held.push {
+            eprintln!(
+                "{name}:   pushed in {took:.1?} (peak RSS {} MiB)",
+                peak.peak >> 20
+            );
+        }
         eprintln!(
-            "{name}:   pushed in {:.1?} (peak RSS {} MiB); RSS with the connections {} MiB",
-            held.push,
-            held.pushing.peak >> 20,
+            "{name}:   RSS with the connections {} MiB",
             held.connected.rss >> 20
         );
         figures.memory = Some(held);

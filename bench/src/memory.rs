@@ -1,7 +1,9 @@
 //! Memory: the server's resident memory with many stored records and many connections. The
-//! records are pushed through the protocol, the server is restarted on its store (so what is
-//! measured is what it holds for its connections, not what a burst of writes left behind),
-//! then every device fetches one record and stays connected.
+//! records are pushed through the protocol (fiche-server) or imported into the store by
+//! automerge-repo itself (the reference, which takes hours to receive 100,000 through its
+//! socket), the server is (re)started on its store (so what is measured is what it holds for
+//! its connections, not what a burst of writes left behind), then every device fetches one
+//! record and stays connected.
 
 use std::path::Path;
 use std::time::Duration;
@@ -10,18 +12,20 @@ use anyhow::{Context, Result};
 use automerge::Automerge;
 use tokio::task::JoinSet;
 
+use fiche_core::DocumentId;
+
 use crate::peer::Peer;
-use crate::seed;
-use crate::servers::{Memory, Running, Target};
+use crate::servers::{self, Memory, Running, Target};
+use crate::{records, seed};
 
 /// What the server held.
 #[derive(Debug, Clone)]
 pub struct Held {
     pub stored: usize,
     pub connections: usize,
-    pub push: Duration,
-    /// Peak while the records were pushed.
-    pub pushing: Memory,
+    /// The time the push took, and the server's peak memory during it; `None` when the
+    /// records were imported into the store instead.
+    pub push: Option<(Duration, Memory)>,
     /// After the restart, with every connection open and its record fetched.
     pub connected: Memory,
 }
@@ -33,14 +37,19 @@ pub fn run(target: &Target, dir: &Path, stored: usize, devices: usize) -> Result
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let server = Running::start(target, dir)?;
-    let pushed = runtime
-        .block_on(seed::push(&server.url(), stored, false))
-        .context("pushing the records")?;
-    let pushing = server
-        .memory()?
-        .context("the server's process is unknown: give --pid")?;
-    server.stop()?;
+    let (ids, push) = if *target == Target::Reference {
+        (import(target, dir, stored)?, None)
+    } else {
+        let server = Running::start(target, dir)?;
+        let pushed = runtime
+            .block_on(seed::push(&server.url(), stored, false))
+            .context("pushing the records")?;
+        let pushing = server
+            .memory()?
+            .context("the server's process is unknown: give --pid")?;
+        server.stop()?;
+        (pushed.ids, Some((pushed.elapsed, pushing)))
+    };
 
     let server = Running::start(target, dir)?;
     let url = server.url();
@@ -48,7 +57,7 @@ pub fn run(target: &Target, dir: &Path, stored: usize, devices: usize) -> Result
         .block_on(async {
             let mut tasks = JoinSet::new();
             for n in 0..devices {
-                let (url, id) = (url.clone(), pushed.ids[n % pushed.ids.len()]);
+                let (url, id) = (url.clone(), ids[n % ids.len()]);
                 tasks.spawn(async move {
                     let mut peer = Peer::connect(&url, format!("bench-device-{n}")).await?;
                     peer.open(id, Automerge::new()).await?;
@@ -77,8 +86,36 @@ pub fn run(target: &Target, dir: &Path, stored: usize, devices: usize) -> Result
     Ok(Held {
         stored,
         connections: devices,
-        push: pushed.elapsed,
-        pushing,
+        push,
         connected,
     })
+}
+
+/// Records made here and imported into the reference's store by automerge-repo
+/// (`peer.mjs import`); returns their ids.
+fn import(target: &Target, dir: &Path, count: usize) -> Result<Vec<DocumentId>> {
+    let started = std::time::Instant::now();
+    let ids: Vec<DocumentId> = (0..count).map(|_| DocumentId::random()).collect();
+    let numbered: Vec<(usize, DocumentId)> = ids.iter().copied().enumerate().collect();
+    let saved = fiche_core::par::map(numbered, |(i, id)| {
+        records::document(i).map(|d| (id, d.save()))
+    });
+    let file = dir.join("records.bin");
+    std::fs::create_dir_all(dir)?;
+    let mut bytes = Vec::new();
+    for one in saved {
+        let (id, doc) = one?;
+        let id = id.to_string();
+        bytes.extend_from_slice(&u32::try_from(id.len())?.to_le_bytes());
+        bytes.extend_from_slice(id.as_bytes());
+        bytes.extend_from_slice(&u32::try_from(doc.len())?.to_le_bytes());
+        bytes.extend_from_slice(&doc);
+    }
+    std::fs::write(&file, bytes)?;
+    let store = servers::data_dir(target, dir);
+    let (store, file) = (store.to_string_lossy(), file.to_string_lossy());
+    let out = fiche_tests::js_ok(&["import", "--dir", &store, "--file", &file, "--timeout", "0"])
+        .context("importing the records into the reference's store")?;
+    eprintln!("  {} in {:.1?}", out.trim(), started.elapsed());
+    Ok(ids)
 }

@@ -232,7 +232,7 @@ pub fn rows(ours: &Figures, theirs: &Figures) -> Vec<Row> {
         row(
             s.clone(),
             "peak RSS while pushing",
-            both(&|f| f.memory.as_ref().map(|m| mib(m.pushing.peak))),
+            both(&|f| f.memory.as_ref().and_then(|m| Some(mib(m.push?.1.peak)))),
             "MiB",
             true,
             None,
@@ -240,7 +240,11 @@ pub fn rows(ours: &Figures, theirs: &Figures) -> Vec<Row> {
         row(
             s,
             "push time",
-            both(&|f| f.memory.as_ref().map(|m| m.push.as_secs_f64())),
+            both(&|f| {
+                f.memory
+                    .as_ref()
+                    .and_then(|m| Some(m.push?.0.as_secs_f64()))
+            }),
             "s",
             true,
             None,

@@ -127,9 +127,12 @@ const METHOD: &str = "
   address) are issued at a steady rate to devices in turn; the latency of an arrival runs from
   the moment the edit was issued to the moment another device applied it. Every arrival at
   every other interested device counts; an arrival missing 3 s after the last edit is lost.
-- **Memory.** The records are pushed through the protocol by one connection (256 in flight);
-  the server's peak RSS during that is shown. The server is then stopped (SIGTERM) and started
-  again on its store, every device connects and fetches one record, and the server's RSS
+- **Memory.** fiche-server gets the records through the protocol, from one connection (256 in
+  flight); its peak RSS during that is shown. The reference would take hours to receive
+  100,000 that way (it slows as its store grows: 10,000 took 251 s), so the same records are
+  imported into its store by automerge-repo itself (`Repo.import` on `NodeFSStorageAdapter`,
+  `peer.mjs import`), with no server running. The server is then stopped (SIGTERM) and started
+  (again) on its store, every device connects and fetches one record, and the server's RSS
   (`/proc/PID/status`, VmRSS) is read one second after the last one arrived.
 - **Throughput.** On the same connected devices, the edit rate doubles from 50 per second,
   each rate for a few seconds, until p99 passes 100 ms or an arrival is lost; then the rate half

@@ -96,7 +96,7 @@ impl Running {
     }
 }
 
-fn data_dir(target: &Target, dir: &Path) -> PathBuf {
+pub fn data_dir(target: &Target, dir: &Path) -> PathBuf {
     dir.join(match target {
         Target::Fiche => "fiche",
         Target::Reference => "reference",

@@ -38,7 +38,7 @@ pub mod history;
 pub mod id;
 pub mod index;
 pub mod model;
-mod par;
+pub mod par;
 pub mod preview;
 pub mod protocol;
 pub mod record;

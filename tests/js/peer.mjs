@@ -28,6 +28,8 @@ commands:
   edit   --url ws://HOST:P --doc automerge:... --set path=value [--set path=value ...]
   get    --url ws://HOST:P --doc automerge:...
   wait   --url ws://HOST:P --doc automerge:... --path p --equals v
+  import --dir D --file F   store documents into a server's directory D, no network
+                            (F: for each, u32 LE length + document id, u32 LE length + bytes)
 
 common options:
   --timeout SECONDS   give up after this long, exit 3 (default 20; 0 = never)
@@ -51,7 +53,7 @@ function exit(code) {
 
 // Options taking a value; --set may repeat. Flags take no value.
 const VALUE_OPTS = new Set([
-  "port", "dir", "url", "json", "text", "doc", "set", "path", "equals", "timeout",
+  "port", "dir", "url", "json", "text", "doc", "set", "path", "equals", "timeout", "file",
 ])
 const FLAG_OPTS = new Set(["trace"])
 const COMMANDS = {
@@ -60,6 +62,7 @@ const COMMANDS = {
   edit: { required: ["url", "doc", "set"], allowed: ["url", "doc", "set"] },
   get: { required: ["url", "doc"], allowed: ["url", "doc"] },
   wait: { required: ["url", "doc", "path", "equals"], allowed: ["url", "doc", "path", "equals"] },
+  import: { required: ["dir", "file"], allowed: ["dir", "file"] },
 }
 
 function parseArgs(argv) {
@@ -455,6 +458,48 @@ async function cmdServer(o) {
 
 let serverStop = null
 
+// Fills a store the way the reference server would keep documents it received: a Repo on
+// NodeFSStorageAdapter imports each one under its id and writes it; a batch at a time, then
+// drops them from memory.
+async function cmdImport(o) {
+  const bytes = fs.readFileSync(o.file)
+  const repo = new Repo({ network: [], storage: new NodeFSStorageAdapter(o.dir) })
+  openRepos.add(repo)
+  let at = 0
+  let count = 0
+  let batch = []
+  const u32 = () => {
+    if (at + 4 > bytes.length) throw new UsageError(`${o.file} is cut short at byte ${at}`)
+    const n = bytes.readUInt32LE(at)
+    at += 4
+    if (at + n > bytes.length) throw new UsageError(`${o.file} is cut short at byte ${at}`)
+    return n
+  }
+  const flush = async () => {
+    await repo.flush(batch)
+    for (const id of batch) await repo.removeFromCache(id)
+    batch = []
+  }
+  while (at < bytes.length) {
+    const idLength = u32()
+    const id = bytes.subarray(at, at + idLength).toString("utf8")
+    at += idLength
+    const length = u32()
+    const doc = new Uint8Array(bytes.subarray(at, at + length))
+    at += length
+    repo.import(doc, { docId: id })
+    batch.push(id)
+    count++
+    if (batch.length === 1000) {
+      await flush()
+      if (count % 10000 === 0) log(`imported ${count}`)
+    }
+  }
+  await flush()
+  process.stdout.write(`imported ${count}\n`)
+  return 0
+}
+
 // -------------------------------------------------------------------- main
 
 async function main() {
@@ -483,7 +528,14 @@ async function main() {
     }, opts.timeout * 1000)
   }
 
-  const run = { server: cmdServer, create: cmdCreate, edit: cmdEdit, get: cmdGet, wait: cmdWait }[command]
+  const run = {
+    server: cmdServer,
+    create: cmdCreate,
+    edit: cmdEdit,
+    get: cmdGet,
+    wait: cmdWait,
+    import: cmdImport,
+  }[command]
   try {
     const code = await run(opts)
     for (const repo of [...openRepos]) await closeRepo(repo)
