@@ -175,12 +175,8 @@ impl ServerDocs {
         Some(preview)
     }
 
-    /// What the store keeps for fresh devices about a document, if it is of the version
-    /// stored. A read that fails is left to the load that follows, which reports it.
     fn kept(&self, id: &DocumentId) -> Option<Kept> {
-        let kept = Kept::decode(&self.store.get(&key![id, "fresh"]).ok()??)?;
-        let stored = docstore::heads(self.store.as_ref(), id).ok()??;
-        (stored == kept.heads).then_some(kept)
+        fresh::read(self.store.as_ref(), id)
     }
 
     /// The answer to a fresh request for a document not in memory, from what the store keeps

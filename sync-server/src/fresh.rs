@@ -9,6 +9,8 @@ use std::collections::BTreeSet;
 use automerge::sync::{self, SyncDoc};
 use automerge::{Automerge, ChangeHash};
 use fiche_core::protocol::Preview;
+use fiche_core::store::Store;
+use fiche_core::{docstore, key, DocumentId};
 
 /// Layout of the stored bytes; anything else is ignored (the record is then loaded).
 const VERSION: u8 = 1;
@@ -33,6 +35,15 @@ pub fn prepare(doc: &mut Automerge, request: &[u8]) -> Option<Answer> {
         data,
         state,
     })
+}
+
+/// What the store keeps for fresh devices about a document, if it is of the version stored.
+/// A read that fails counts as nothing kept: the caller goes the slow way (loading the
+/// document), which reports the failure.
+pub fn read(store: &dyn Store, id: &DocumentId) -> Option<Kept> {
+    let kept = Kept::decode(&store.get(&key![id, "fresh"]).ok()??)?;
+    let stored = docstore::heads(store, id).ok()??;
+    (stored == kept.heads).then_some(kept)
 }
 
 /// What is stored: enough to rebuild an [`Answer`] from the record's stored chunks.

@@ -8,6 +8,7 @@
 //!   [`access`]: what each connection may send and receive;
 //! - [`docs`]: documents loaded on demand, written in batches, dropped when idle;
 //! - [`erase`]: erasure of a record (GDPR) and the tombstones that keep it gone;
+//! - [`fresh`]: what a fresh device gets, kept beside each record; [`listing`]: `/api/clients`;
 //! - [`web`]: the web client's files.
 
 pub mod access;
@@ -22,6 +23,7 @@ pub mod error;
 pub mod fresh;
 pub mod hub;
 pub mod listen;
+pub mod listing;
 pub mod routes;
 pub mod tls;
 pub mod web;
@@ -188,6 +190,7 @@ pub async fn serve(
         max_message: config.max_message,
         auth: auth.clone(),
         web: Arc::new(web::Site::new(config.web_dir.clone(), !config.no_auth)),
+        store: store.clone(),
     };
     let files = Arc::new(open_blobs(&config.data_dir, config.max_blob)?);
     #[cfg(unix)]

@@ -19,8 +19,8 @@ use fiche_sync_server::{serve, Config};
 /// and the device exchanges it for its token (`fiche enrol`).
 ///
 /// Endpoints: WebSocket sync at `/` (and `/sync`); `GET /health`; `GET /api/directory` (the
-/// URL of the document that lists every record); `POST /api/enrol`; `/blobs/{hash}`; the web
-/// client at `/` in a browser.
+/// URL of the document that lists every record); `GET /api/clients` (the caller's clients as
+/// index entries); `POST /api/enrol`; `/blobs/{hash}`; the web client at `/` in a browser.
 #[derive(Debug, Parser)]
 #[command(name = "fiche-server", version)]
 struct Args {

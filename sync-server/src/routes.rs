@@ -39,6 +39,8 @@ pub struct AppState {
     pub auth: Arc<Auth>,
     /// The web client's files (`web.rs`).
     pub web: Arc<crate::web::Site>,
+    /// The documents' store, read (never written) by `/api/clients`.
+    pub store: Arc<dyn fiche_core::store::Store>,
 }
 
 impl AppState {
@@ -86,6 +88,7 @@ pub fn router(state: AppState) -> Router {
         .route("/sync", get(sync))
         .route("/health", get(health))
         .route("/api/directory", get(directory))
+        .route("/api/clients", get(clients))
         .route("/api/enrol", post(enrol))
         .fallback(web_file)
         .with_state(state)
@@ -173,6 +176,36 @@ async fn health(State(state): State<AppState>) -> Json<serde_json::Value> {
         "documents_in_memory": s.loaded.load(Ordering::Relaxed),
         "documents_stored": s.stored.load(Ordering::Relaxed),
     }))
+}
+
+/// `GET /api/clients` (signed in as for the socket): the caller's client list, read from the
+/// store (`listing.rs`).
+async fn clients(
+    State(state): State<AppState>,
+    ConnectInfo(from): ConnectInfo<PeerAddr>,
+    headers: HeaderMap,
+    uri: Uri,
+) -> Response {
+    let access = match state.auth.check(&headers, uri.query(), from.0.ip()) {
+        Ok(access) => access,
+        Err(refusal) => return refusal.into_response(),
+    };
+    let dir = crate::access::ConnAccess::new(access).directory();
+    let store = state.store.clone();
+    let listed = tokio::task::spawn_blocking(move || crate::listing::clients(store.as_ref(), &dir));
+    let error = |e: String| {
+        tracing::error!(error = %e, "cannot list the clients");
+        (axum::http::StatusCode::INTERNAL_SERVER_ERROR, e).into_response()
+    };
+    match listed.await {
+        Ok(Ok(json)) => (
+            [(axum::http::header::CONTENT_TYPE, "application/json")],
+            json,
+        )
+            .into_response(),
+        Ok(Err(e)) => error(e.to_string()),
+        Err(e) => error(e.to_string()),
+    }
 }
 
 async fn directory() -> Json<serde_json::Value> {

@@ -89,6 +89,19 @@ fn request(id: DocumentId, data: Vec<u8>) -> Message {
     }
 }
 
+/// The names `/api/clients` lists for a device token (the web client's list before sync).
+fn listed_names(server: &Server, token: &str) -> Vec<String> {
+    let (status, body) = server.get(&format!("/api/clients?token={token}")).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let entries: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    let mut names: Vec<String> = entries
+        .iter()
+        .map(|e| e["name"].as_str().unwrap_or_default().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
@@ -118,6 +131,10 @@ fn an_organisation_never_reaches_another_ones_records_or_blobs() {
         .collect();
     assert_eq!(names, ["Acme Visible Client"]);
     assert_eq!(b.count(), 1);
+    // The web client's list from the server: each organisation its own; no token, nothing.
+    assert_eq!(listed_names(&server, &token_a), ["Acme Visible Client"]);
+    assert_eq!(listed_names(&server, &token_b), ["Beta Secret Client"]);
+    assert_eq!(server.get("/api/clients").unwrap().0, 401);
 
     runtime().block_on(async {
         let url = server.url();
@@ -415,8 +432,9 @@ fn a_technician_receives_exactly_the_clients_assigned_to_them_and_live() {
     sync_book(&manager, &server.url());
 
     let store_t = tmp.path().join("t");
-    let (tom, _) = enrolled(&store_t, &server, &code_t);
+    let (tom, token_t) = enrolled(&store_t, &server, &code_t);
     sync_book(&tom, &server.url());
+    assert_eq!(listed_names(&server, &token_t), ["Assigned By Manager"]);
     let names: Vec<String> = tom
         .list(&Default::default(), Default::default())
         .into_iter()

@@ -154,6 +154,17 @@ fn after_a_restart_a_fresh_device_still_files_whole_records_answered_from_the_st
     for id in &ids {
         assert_eq!(b.client(id).unwrap(), a.client(id).unwrap());
     }
+    // The web client's list, from the store: every record's index entry, as A has it.
+    let (status, body) = server.get("/api/clients").unwrap();
+    assert_eq!(status, 200, "{body}");
+    let mut listed: Vec<serde_json::Value> = serde_json::from_str(&body).unwrap();
+    listed.sort_by_key(|e| e["id"].as_str().unwrap_or_default().to_string());
+    let mut held: Vec<serde_json::Value> = summaries(&a)
+        .iter()
+        .map(|s| serde_json::from_str(s).unwrap())
+        .collect();
+    held.sort_by_key(|e| e["id"].as_str().unwrap_or_default().to_string());
+    assert_eq!(listed, held);
     // Answered without loading a record: only the directory is in memory.
     let (_, health) = server.get("/health").unwrap();
     let health: serde_json::Value = serde_json::from_str(&health).unwrap();

@@ -2,7 +2,9 @@
 // readable and editable with the server down) and the WebSocket adapter to fiche-server.
 // Every client is found through the organisation's directory (a well-known document listing
 // every record id and its kind); each client document is kept open so the server pushes its
-// changes, and a summary of it feeds the list and the search.
+// changes, and a summary of it feeds the list and the search. Until a client is loaded, the
+// list shows the index entry the server lists for it (`/api/clients`): a fresh browser lists
+// 10,000 clients at once instead of as they sync.
 import {
   Repo,
   type AutomergeUrl,
@@ -18,14 +20,15 @@ import { ImmutableString, Uint } from "@automerge/automerge/slim"
 import { DIRECTORY_ID, SCHEMA_VERSION, SETTINGS_ID, defaults, plain } from "./codec"
 import type { Client, OrgSettings } from "./generated/fiche"
 import { type Author, newClient, options } from "./records"
-import { type Summary, summarise } from "./search"
+import { type IndexEntry, type Summary, fromIndex, summarise } from "./search"
 
 export type Doc = Record<string, unknown>
 
 export type SyncState = {
   /** Whether the server is connected. */
   online: boolean
-  /** Clients the directory lists, and how many of them are loaded here. */
+  /** Clients the directory lists, and how many of them are loaded here (the others are
+   * listed from the server's index entries until they are). */
   listed: number
   loaded: number
 }
@@ -108,6 +111,7 @@ export class Peer {
 
   /** Opens the directory (from IndexedDB, else from the server) and follows it. */
   async start() {
+    void this.loadListing()
     this.directory = await this.findOrCreateDirectory()
     this.directory.on("change", () => this.readDirectory())
     this.readDirectory()
@@ -130,6 +134,35 @@ export class Peer {
         }
       }
     }
+  }
+
+  /** Lists the clients the server lists, where no loaded document says better. Offline or
+   * refused, the list fills as the documents load instead. */
+  private async loadListing() {
+    const url = new URL(this.session.wsUrl)
+    url.protocol = url.protocol === "wss:" ? "https:" : "http:"
+    url.pathname = "/api/clients"
+    try {
+      const r = await fetch(url, { cache: "no-store" })
+      if (!r.ok) return
+      const entries = (await r.json()) as IndexEntry[]
+      for (const e of entries) {
+        const id = e.id as DocumentId
+        if (!this.handles.has(id)) this.summaries.set(id, fromIndex(e))
+      }
+      this.changed()
+    } catch {
+      // Offline: nothing to list ahead.
+    }
+  }
+
+  /** Loads client `id` ahead of the others waiting (a card opened before its turn). */
+  want(id: DocumentId) {
+    if (this.handles.has(id) || !this.queued.has(id)) return
+    const at = this.queue.indexOf(id)
+    if (at < 0) return
+    this.queue.splice(at, 1)
+    this.find(id)
   }
 
   private async loadSettings() {
@@ -167,21 +200,22 @@ export class Peer {
   }
 
   private pump() {
-    while (this.inFlight < WINDOW && this.queue.length > 0) {
-      const id = this.queue.shift()!
-      this.inFlight++
-      this.repo
-        .find<Doc>(urlOf(id), { signal: AbortSignal.timeout(60_000) })
-        .then(handle => this.track(handle))
-        .catch(() => {
-          // Unavailable for now (offline and never loaded): try again when it is listed anew.
-          this.queued.delete(id)
-        })
-        .finally(() => {
-          this.inFlight--
-          this.pump()
-        })
-    }
+    while (this.inFlight < WINDOW && this.queue.length > 0) this.find(this.queue.shift()!)
+  }
+
+  private find(id: DocumentId) {
+    this.inFlight++
+    this.repo
+      .find<Doc>(urlOf(id), { signal: AbortSignal.timeout(60_000) })
+      .then(handle => this.track(handle))
+      .catch(() => {
+        // Unavailable for now (offline and never loaded): try again when it is listed anew.
+        this.queued.delete(id)
+      })
+      .finally(() => {
+        this.inFlight--
+        this.pump()
+      })
   }
 
   private track(handle: DocHandle<Doc>) {
@@ -191,7 +225,7 @@ export class Peer {
       const doc = handle.doc()
       if (!doc || plain(doc.kind) !== "client") return
       this.summaries.set(id, summarise(id, doc))
-      this.state = { ...this.state, loaded: this.summaries.size }
+      this.state = { ...this.state, loaded: this.handles.size }
       for (const f of this.docListeners.get(id) ?? []) f()
       this.changed()
     }

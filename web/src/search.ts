@@ -47,19 +47,51 @@ export function summarise(id: string, doc: Record<string, unknown>): Summary {
   const emails = Object.values(d.emails ?? {}).map((e: any) => str(e?.address).toLowerCase()).filter(Boolean)
   const groups = Object.entries(d.groups ?? {}).filter(([, on]) => on === true).map(([g]) => g)
   const city = str(d.address?.city)
+  return make(id, name, str(d.status) || "prospect", str(d.client_type), d.archived === true, city, phones, emails, groups)
+}
+
+/** The index entry fiche-core keeps for a client (its `Summary`, as `/api/clients` lists them). */
+export type IndexEntry = {
+  id: string
+  name: string
+  client_type: string
+  status: string
+  archived: boolean
+  city: string
+  groups: string[]
+  phones: string[]
+  emails: string[]
+}
+
+/** The summary of a client from its index entry, as `summarise` makes it from the document. */
+export function fromIndex(e: IndexEntry): Summary {
+  return make(e.id, e.name, e.status || "prospect", e.client_type, e.archived, e.city, e.phones, e.emails.map(m => m.toLowerCase()), e.groups)
+}
+
+function make(
+  id: string,
+  name: string,
+  status: string,
+  clientType: string,
+  archived: boolean,
+  city: string,
+  phones: string[],
+  emails: string[],
+  groups: string[],
+): Summary {
   const digits = phones.map(p => p.replace(/\D/g, ""))
   return {
     id,
     name,
-    status: str(d.status) || "prospect",
-    clientType: str(d.client_type),
-    archived: d.archived === true,
+    status,
+    clientType,
+    archived,
     city,
     phones,
     emails,
     groups,
     nameKey: nameKey(name),
-    haystack: fold([name, ...phones, ...digits, ...emails, city, ...groups, str(d.status)].join("\u0001")),
+    haystack: fold([name, ...phones, ...digits, ...emails, city, ...groups, status].join("\u0001")),
   }
 }
 

@@ -15,7 +15,10 @@ type Ctx = { peer: Peer; id: DocumentId; client: Client; conflicts: Map<string, 
 
 function useDoc(peer: Peer, id: DocumentId) {
   const [, setTick] = useState(0)
-  useEffect(() => peer.watch(id, () => setTick(t => t + 1)), [peer, id])
+  useEffect(() => {
+    peer.want(id)
+    return peer.watch(id, () => setTick(t => t + 1))
+  }, [peer, id])
   return peer.doc(id)
 }
 
