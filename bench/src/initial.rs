@@ -1,5 +1,7 @@
 //! Initial sync: a fresh device (fiche-core's real sync engine and sled store) receives every
-//! record an organisation has. Device A files the records and pushes them first.
+//! record an organisation has. Device A files the records and pushes them first (fiche-server);
+//! the reference's store is filled by automerge-repo itself, with a directory listing them
+//! (see [`crate::seed`]).
 
 use std::path::Path;
 use std::sync::Arc;
@@ -16,8 +18,8 @@ use crate::servers::{Running, Target};
 #[derive(Debug, Clone)]
 pub struct Initial {
     pub records: usize,
-    /// Device A pushing every record to the empty server.
-    pub push: Duration,
+    /// Device A pushing every record to the empty server (`None`: imported instead).
+    pub push: Option<Duration>,
     /// The fresh device receiving them all (connect to last record stored).
     pub fresh: Duration,
     /// How many records the fresh device got (all of them, unless a sync ended short).
@@ -48,17 +50,16 @@ pub fn run(target: &Target, dir: &Path, records: usize) -> Result<Initial> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    if *target == Target::Reference {
+        crate::seed::import(target, &dir.join("server"), records, true)?;
+    }
     let server = Running::start(target, &dir.join("server"))?;
     let options = SyncOptions::new(server.url());
-    let a = Arc::new(Book::open(dir.join("device-a"), Options::default())?);
-    let drafts: Vec<_> = (0..records).map(records::client).collect();
-    for chunk in drafts.chunks(500) {
-        a.create_clients(chunk.to_vec(), "import")?;
-    }
-    let started = Instant::now();
-    runtime.block_on(sync_once(a.clone(), &options, |_| {}))?;
-    let push = started.elapsed();
-
+    let push = if *target == Target::Reference {
+        None
+    } else {
+        Some(push(&options, dir, records, &runtime)?)
+    };
     let b = Arc::new(Book::open(dir.join("device-b"), Options::default())?);
     profiling_window("fresh device B")?;
     let down = runtime.block_on(sync_once(b.clone(), &options, |_| {}))?;
@@ -84,4 +85,21 @@ pub fn run(target: &Target, dir: &Path, records: usize) -> Result<Initial> {
         cold: cold.elapsed,
         cold_records,
     })
+}
+
+/// Files `records` clients on device A and times their push to the server.
+fn push(
+    options: &SyncOptions,
+    dir: &Path,
+    records: usize,
+    runtime: &tokio::runtime::Runtime,
+) -> Result<Duration> {
+    let a = Arc::new(Book::open(dir.join("device-a"), Options::default())?);
+    let drafts: Vec<_> = (0..records).map(records::client).collect();
+    for chunk in drafts.chunks(500) {
+        a.create_clients(chunk.to_vec(), "import")?;
+    }
+    let started = Instant::now();
+    runtime.block_on(sync_once(a, options, |_| {}))?;
+    Ok(started.elapsed())
 }

@@ -189,10 +189,12 @@ fn measure(
     if scenarios.contains(&Scenario::Initial) {
         eprintln!("{name}: initial sync of {} records…", sizes.records);
         let initial = initial::run(target, &dir.join("initial"), sizes.records)?;
+        if let Some(push) = initial.push {
+            eprintln!("{name}:   pushed in {push:.2?}");
+        }
         eprintln!(
-            "{name}:   pushed in {:.2?}, fresh device filled in {:.2?} ({} KiB in), \
-             again in {:.2?}, after a restart {:.2?}",
-            initial.push,
+            "{name}:   fresh device filled in {:.2?} ({} KiB in), again in {:.2?}, after a \
+             restart {:.2?}",
             initial.fresh,
             initial.bytes_in / 1024,
             initial.again,

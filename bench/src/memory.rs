@@ -12,11 +12,9 @@ use anyhow::{Context, Result};
 use automerge::Automerge;
 use tokio::task::JoinSet;
 
-use fiche_core::DocumentId;
-
 use crate::peer::Peer;
-use crate::servers::{self, Memory, Running, Target};
-use crate::{records, seed};
+use crate::seed;
+use crate::servers::{Memory, Running, Target};
 
 /// What the server held.
 #[derive(Debug, Clone)]
@@ -38,7 +36,7 @@ pub fn run(target: &Target, dir: &Path, stored: usize, devices: usize) -> Result
         .enable_all()
         .build()?;
     let (ids, push) = if *target == Target::Reference {
-        (import(target, dir, stored)?, None)
+        (seed::import(target, dir, stored, false)?, None)
     } else {
         let server = Running::start(target, dir)?;
         let pushed = runtime
@@ -89,33 +87,4 @@ pub fn run(target: &Target, dir: &Path, stored: usize, devices: usize) -> Result
         push,
         connected,
     })
-}
-
-/// Records made here and imported into the reference's store by automerge-repo
-/// (`peer.mjs import`); returns their ids.
-fn import(target: &Target, dir: &Path, count: usize) -> Result<Vec<DocumentId>> {
-    let started = std::time::Instant::now();
-    let ids: Vec<DocumentId> = (0..count).map(|_| DocumentId::random()).collect();
-    let numbered: Vec<(usize, DocumentId)> = ids.iter().copied().enumerate().collect();
-    let saved = fiche_core::par::map(numbered, |(i, id)| {
-        records::document(i).map(|d| (id, d.save()))
-    });
-    let file = dir.join("records.bin");
-    std::fs::create_dir_all(dir)?;
-    let mut bytes = Vec::new();
-    for one in saved {
-        let (id, doc) = one?;
-        let id = id.to_string();
-        bytes.extend_from_slice(&u32::try_from(id.len())?.to_le_bytes());
-        bytes.extend_from_slice(id.as_bytes());
-        bytes.extend_from_slice(&u32::try_from(doc.len())?.to_le_bytes());
-        bytes.extend_from_slice(&doc);
-    }
-    std::fs::write(&file, bytes)?;
-    let store = servers::data_dir(target, dir);
-    let (store, file) = (store.to_string_lossy(), file.to_string_lossy());
-    let out = fiche_tests::js_ok(&["import", "--dir", &store, "--file", &file, "--timeout", "0"])
-        .context("importing the records into the reference's store")?;
-    eprintln!("  {} in {:.1?}", out.trim(), started.elapsed());
-    Ok(ids)
 }

@@ -149,7 +149,7 @@ pub fn rows(ours: &Figures, theirs: &Figures) -> Vec<Row> {
         row(
             s.clone(),
             "first push (device A)",
-            both(&|f| f.initial.as_ref().map(|i| i.push.as_secs_f64())),
+            both(&|f| f.initial.as_ref().and_then(|i| Some(i.push?.as_secs_f64()))),
             "s",
             true,
             None,

@@ -113,26 +113,36 @@ pub fn write(
 const METHOD: &str = "
 ## How each figure is measured
 
-- **Initial sync.** Device A (fiche-core's `Book` on sled, its real sync engine) files the
-  records and pushes them to the empty server (\"first push\"). Then a fresh device B runs one
+- **Initial sync.** On fiche-server, device A (fiche-core's `Book` on sled, its real sync
+  engine) files the records and pushes them to the empty server (\"first push\"); the
+  reference's store is filled beforehand (see below). Then a fresh device B runs one
   `sync_once`: from connecting to the last record stored in its sled store, with the directory
   document telling it what exists; then B syncs again with nothing new (its sync states were
   kept). The server is then restarted and another fresh device C fills up from a server with
   nothing in memory. The same devices and the same code run against both servers. A Fiche
   server prepares, with each version of a record it writes, what a fresh device will ask of
-  it (the answer to its request and the record's index entry): the first push pays for that.
+  it (the answer to its request and the record's index entry) and keeps it in its store: the
+  first push pays for that.
 - **Propagation.** `fiche-bench` pushes one record per 10 devices, then connects the devices
   (one WebSocket each, fiche-core's sans-IO protocol `Connection`, documents in memory), each
   syncing one record with the 9 others that share it. Edits (a new city on the client's
   address) are issued at a steady rate to devices in turn; the latency of an arrival runs from
   the moment the edit was issued to the moment another device applied it. Every arrival at
   every other interested device counts; an arrival missing 3 s after the last edit is lost.
-- **Memory.** fiche-server gets the records through the protocol, from one connection (256 in
-  flight); its peak RSS during that is shown. The reference would take hours to receive
-  100,000 that way (it slows as its store grows: 10,000 took 251 s), so the same records are
-  imported into its store by automerge-repo itself (`Repo.import` on `NodeFSStorageAdapter`,
-  `peer.mjs import`), with no server running. The server is then stopped (SIGTERM) and started
-  (again) on its store, every device connects and fetches one record, and the server's RSS
+- **The reference** runs with `--max-old-space-size=20000` (node's default heap would stop it
+  before it holds 100,000 documents) and `--unhandled-rejections=warn`: under the initial push,
+  a document handle can wait past automerge-repo's 60 s `whenReady` limit, and that rejection,
+  unhandled inside automerge-repo, would otherwise stop the process.
+- **Filling the reference.** The reference cannot take these sizes through its socket: in
+  one run 10,000 records pushed by a device took 194 s; in later runs, once the device listed
+  all 10,000 in the directory at once, its event loop stalled long enough for the device to
+  drop and fail to reconnect, or a handle passed automerge-repo's 60 s limit; 100,000 would take
+  hours. So its store is filled by automerge-repo itself: `Repo.import` of each record under
+  its id on `NodeFSStorageAdapter` (`peer.mjs import`, no server running), with a directory
+  document (made by fiche-core) listing them, as a device would have. fiche-server gets the
+  records through the protocol, pushed by a device (initial sync) or by one connection with
+  256 in flight (memory); its push time and peak RSS are shown.
+- **Memory.** The server is stopped (SIGTERM) after the push and started (again) on its store, every device connects and fetches one record, and the server's RSS
   (`/proc/PID/status`, VmRSS) is read one second after the last one arrived.
 - **Throughput.** On the same connected devices, the edit rate doubles from 50 per second,
   each rate for a few seconds, until p99 passes 100 ms or an arrival is lost; then the rate half

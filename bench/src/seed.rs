@@ -1,15 +1,19 @@
-//! Filling a server with records through the protocol, as devices would: one connection
+//! Filling a server with records. Through the protocol, as devices would: one connection
 //! pushes documents with a window of them in flight, each done once the server's sync state
-//! shows it holds the document's heads.
+//! shows it holds the document's heads. Or, for the reference, which cannot take 10,000 that
+//! way (its event loop stalls for minutes and devices drop), into its store by automerge-repo
+//! itself (`peer.mjs import`), with no server running.
 
 use std::collections::HashSet;
+use std::path::Path;
 use std::time::{Duration, Instant};
 
-use anyhow::Result;
-use fiche_core::DocumentId;
+use anyhow::{Context, Result};
+use fiche_core::{directory, DocumentId};
 
 use crate::peer::Peer;
 use crate::records;
+use crate::servers::{self, Target};
 
 /// Documents in flight at once.
 const WINDOW: usize = 256;
@@ -74,4 +78,41 @@ pub async fn push(url: &str, count: usize, keep: bool) -> Result<Pushed> {
         saved: saved_in_order,
         elapsed: started.elapsed(),
     })
+}
+
+/// Makes `count` benchmark clients and has automerge-repo import them into the store `target`
+/// will be started on under `dir` (with, when `listed`, a directory listing them all, as a
+/// device would have made); returns their ids.
+pub fn import(target: &Target, dir: &Path, count: usize, listed: bool) -> Result<Vec<DocumentId>> {
+    let started = Instant::now();
+    let ids: Vec<DocumentId> = (0..count).map(|_| DocumentId::random()).collect();
+    let numbered: Vec<(usize, DocumentId)> = ids.iter().copied().enumerate().collect();
+    let mut docs = fiche_core::par::map(numbered, |(i, id)| {
+        records::document(i).map(|d| (id, d.save()))
+    })
+    .into_iter()
+    .collect::<Result<Vec<_>>>()?;
+    if listed {
+        let mut dir_doc = directory::create(automerge::ActorId::random())?;
+        let entries = ids.iter().map(|id| (*id, "client".to_string()));
+        directory::add(&mut dir_doc, entries, "list")?;
+        docs.push((directory::directory_id(), dir_doc.save()));
+    }
+    let mut bytes = Vec::new();
+    for (id, doc) in docs {
+        let id = id.to_string();
+        bytes.extend_from_slice(&u32::try_from(id.len())?.to_le_bytes());
+        bytes.extend_from_slice(id.as_bytes());
+        bytes.extend_from_slice(&u32::try_from(doc.len())?.to_le_bytes());
+        bytes.extend_from_slice(&doc);
+    }
+    std::fs::create_dir_all(dir)?;
+    let file = dir.join("records.bin");
+    std::fs::write(&file, bytes)?;
+    let store = servers::data_dir(target, dir);
+    let (store, file) = (store.to_string_lossy(), file.to_string_lossy());
+    let out = fiche_tests::js_ok(&["import", "--dir", &store, "--file", &file, "--timeout", "0"])
+        .context("importing the records into the reference's store")?;
+    eprintln!("  {} in {:.1?}", out.trim(), started.elapsed());
+    Ok(ids)
 }

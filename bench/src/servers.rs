@@ -34,6 +34,11 @@ impl Target {
 /// holds 100,000 documents, and we measure its memory, not its limit.
 const NODE_HEAP_MIB: &str = "--max-old-space-size=20000";
 
+/// Under the initial push of 10,000 records, a document handle of the reference can wait more
+/// than automerge-repo's 60 s `whenReady` limit; the rejection goes unhandled inside
+/// automerge-repo and would stop the process (node's default). Warned instead, it keeps serving.
+const NODE_REJECTIONS: &str = "--unhandled-rejections=warn";
+
 /// A running server under test.
 pub enum Running {
     Fiche(Server),
@@ -47,7 +52,10 @@ impl Running {
         let data = data_dir(target, dir);
         Ok(match target {
             Target::Fiche => Running::Fiche(Server::start(&data, None)?),
-            Target::Reference => Running::Reference(JsServer::start_with(&data, &[NODE_HEAP_MIB])?),
+            Target::Reference => Running::Reference(JsServer::start_with(
+                &data,
+                &[NODE_HEAP_MIB, NODE_REJECTIONS],
+            )?),
             Target::External { url, pid } => Running::External {
                 url: url.clone(),
                 pid: *pid,
