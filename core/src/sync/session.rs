@@ -4,7 +4,7 @@
 //! A session syncs the directory, every document of the book, and every record the directory
 //! lists that the book lacks — all requested at once (pipelined), not one after the other.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use automerge::sync;
@@ -177,6 +177,10 @@ pub struct Session {
     rounds: HashMap<DocumentId, u32>,
     /// Documents of the book not started yet (see [`Session::top_up`]).
     queue: Vec<DocumentId>,
+    /// Documents the directory lists that the book lacks, not asked for yet (a window at a
+    /// time, as the book's own: a plain JavaScript server asked for 10,000 at once stalls
+    /// for minutes).
+    fetch: VecDeque<DocumentId>,
     /// Whether the directory was read once this session (to fetch what it lists).
     directory_read: bool,
     /// What requests are made from.
@@ -226,6 +230,7 @@ impl Session {
             directory_answered: false,
             rounds: HashMap::new(),
             queue: Vec::new(),
+            fetch: VecDeque::new(),
             directory_read: false,
             blank: Blank(Automerge::new()),
             window: WINDOW,
@@ -249,6 +254,7 @@ impl Session {
             && self.pending.is_empty()
             && self.soft.is_empty()
             && self.queue.is_empty()
+            && self.fetch.is_empty()
     }
 
     /// Whether all that is left to wait for are answers a peer may not send.
@@ -371,6 +377,12 @@ impl Session {
                 }
                 out.extend(self.sync(id)?);
             }
+        }
+        while self.pending.len() + self.soft.len() < self.window {
+            let Some(id) = self.fetch.pop_front() else {
+                break;
+            };
+            out.extend(self.begin(id, false)?);
         }
         Ok(out)
     }
@@ -644,9 +656,12 @@ impl Session {
                 && !self.docs.book.has_document(id)?
                 && !self.docs.book.is_erased(id)?
             {
-                out.extend(self.begin(*id, false)?);
+                // Known (counted in the progress) from now; asked for by `top_up`.
+                self.known.insert(*id);
+                self.fetch.push_back(*id);
             }
         }
+        out.extend(self.top_up()?);
         if !self.directory_read {
             self.directory_read = true;
             // Only documents this server has never synced with us: one it knows and does not
@@ -864,6 +879,55 @@ mod tests {
             .get(&directory_id())
             .map(|d| directory::entries(d).len());
         assert_eq!(listed, Some(9));
+    }
+
+    #[test]
+    fn a_fresh_device_asks_for_what_the_directory_lists_a_window_at_a_time() {
+        use crate::protocol::{Action, Connection, Side};
+        let dir = tempfile::tempdir().unwrap();
+        let book = Arc::new(Book::open(dir.path(), Options::default()).unwrap());
+        // A plain server whose directory lists 9 clients it does not have.
+        let mut listing = directory::create(automerge::ActorId::random()).unwrap();
+        let listed: Vec<_> = (0..9)
+            .map(|_| (DocumentId::random(), "client".into()))
+            .collect();
+        directory::add(&mut listing, listed, "list").unwrap();
+        let mut held: HashMap<DocumentId, Automerge> = HashMap::new();
+        held.insert(directory_id(), listing);
+        let mut server = Connection::new(Side::Server, "server".into(), PeerMetadata::default());
+        let mut s = Session::new(book.clone());
+        s.window = 2;
+        let mut to_server: Vec<Message> = s.start().into_iter().collect();
+        let (mut asked, mut most_in_flight) = (HashSet::new(), 0);
+        for _ in 0..100 {
+            let mut to_device = Vec::new();
+            for m in to_server.drain(..) {
+                if let Message::Request { document_id, .. } = &m {
+                    if *document_id != directory_id() {
+                        asked.insert(*document_id);
+                    }
+                }
+                for action in server.receive(m, &mut held) {
+                    if let Action::Send(reply) = action {
+                        to_device.push(reply);
+                    }
+                }
+            }
+            most_in_flight = most_in_flight.max(s.pending.len() + s.soft.len());
+            if to_device.is_empty() {
+                break;
+            }
+            for m in to_device {
+                to_server.extend(s.receive(m).unwrap().0);
+            }
+            to_server.extend(s.persist().unwrap().0);
+        }
+        assert_eq!(asked.len(), 9, "every listed client is asked for");
+        assert!(
+            most_in_flight <= 3,
+            "{most_in_flight} in flight (window 2 + the directory)"
+        );
+        assert!(s.fetch.is_empty());
     }
 
     #[test]
