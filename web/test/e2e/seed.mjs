@@ -41,7 +41,12 @@ export async function seed(ws, httpUrl, count) {
   for (let done = 0; done < count; ) {
     const batch = Math.min(BATCH, count - done)
     const repo = new Repo({ network: [new WebSocketClientAdapter(ws)], sharePolicy: async () => true })
-    for (let i = done; i < done + batch; i++) repo.create(client(i))
+    for (let i = done; i < done + batch; i++) {
+      // Written in a change: `repo.create(value)` writes a `Uint` as a map ({ value: 2 }), so
+      // the schema version would read as 1 and the server would take the record for an old one.
+      const record = client(i)
+      repo.create().change(d => Object.assign(d, record))
+    }
     done += batch
     for (;;) {
       const stored = (await (await fetch(`${httpUrl}/health`)).json()).documents_stored
