@@ -1,5 +1,6 @@
 //! `fiche sync` (one-shot, with a progress bar) and `fiche watch` (live, a line per change).
 
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -116,7 +117,8 @@ pub fn once(book: Book, server: &str, ca: Option<Vec<u8>>, json: bool) -> Result
     Ok(())
 }
 
-/// Syncs live until Ctrl-C; prints each change as it arrives and each status change.
+/// Syncs live until Ctrl-C or until its output is closed (`fiche watch | head`); prints each
+/// change as it arrives and each status change.
 pub fn watch(book: Book, server: &str, ca: Option<Vec<u8>>) -> Result<()> {
     let book = Arc::new(book);
     let options = SyncOptions {
@@ -125,8 +127,15 @@ pub fn watch(book: Book, server: &str, ca: Option<Vec<u8>>) -> Result<()> {
         ..SyncOptions::new(server)
     };
     let shown = book.clone();
-    let stop = async {
-        let _ = tokio::signal::ctrl_c().await;
+    let closed = Arc::new(tokio::sync::Notify::new());
+    let stop = {
+        let closed = closed.clone();
+        async move {
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {}
+                _ = closed.notified() => {}
+            }
+        }
     };
     runtime()?.block_on(sync_live(
         book,
@@ -166,7 +175,9 @@ pub fn watch(book: Book, server: &str, ca: Option<Vec<u8>>) -> Result<()> {
                     format!("photos and files wait for the next sync: {reason}")
                 }
             };
-            println!("{line}");
+            if writeln!(std::io::stdout(), "{line}").is_err() {
+                closed.notify_one();
+            }
         },
         stop,
     ))?;
