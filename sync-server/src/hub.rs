@@ -1,6 +1,7 @@
 //! The hub thread: the one place the protocol state and the documents live. Connections send
 //! it decoded messages; it answers with frames for each connection. Everything received in one
-//! round is written to the store in one durable write before any answer goes out.
+//! round is written to the store in one durable write before any answer goes back to a
+//! connection that sent something in that round; what only relays others' changes goes first.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -90,6 +91,9 @@ pub struct HubThread {
     pub orgs: Vec<String>,
     /// Erased records: nothing about them is taken or relayed again.
     pub tombstones: Tombstones,
+    /// Crash tests only: the rounds that relay a change left before the process aborts
+    /// between relaying and writing (`--die-before-write`).
+    pub die_before_write: Option<u32>,
 }
 
 /// What the hub knows of each connection.
@@ -113,6 +117,9 @@ impl HubThread {
             };
             let mut outs = Vec::new();
             let mut shutdown = None;
+            // The connections that sent something this round: what they are told waits for
+            // the durable write, as it may acknowledge what they sent.
+            let mut heard: HashSet<ConnId> = HashSet::new();
             for event in first.into_iter().chain(events.try_iter().take(ROUND)) {
                 match event {
                     Event::Connect { conn, out, access } => {
@@ -127,6 +134,7 @@ impl HubThread {
                         let Some(c) = senders.get(&conn) else {
                             continue;
                         };
+                        heard.insert(conn);
                         // Before anything else, so that no answer depends on what a spoofed
                         // message asks.
                         let spoofed = self.hub.connection(conn).and_then(|h| h.spoofed(&message));
@@ -212,8 +220,21 @@ impl HubThread {
             }
             outs.extend(self.list_new(&outs, &mut listed));
             outs.extend(self.assign_moved(&outs));
+            // Relays acknowledge nothing, so they leave before the write (the write's flush is
+            // most of an edit's way to the other devices); if the server dies before the write,
+            // the sender, never acknowledged, sends it again, and a device that got it offers
+            // it back. Answers to the senders leave once it is durable.
+            let (relays, answers): (Vec<Out>, Vec<Out>) =
+                outs.into_iter().partition(|o| !heard.contains(&o.conn));
+            let relayed = relays
+                .iter()
+                .any(|o| matches!(o.action, Action::Send(Message::Sync { .. })));
+            self.dispatch(relays, &mut senders);
+            if relayed {
+                self.die_if_asked();
+            }
             self.write();
-            self.dispatch(outs, &mut senders);
+            self.dispatch(answers, &mut senders);
             if last_evict.elapsed() >= tick {
                 let dropped = self.hub.documents().evict(self.idle);
                 if dropped > 0 {
@@ -238,6 +259,20 @@ impl HubThread {
                 let _ = done.send(());
                 break;
             }
+        }
+    }
+
+    /// Aborts the process, unwritten, in the round `--die-before-write` named (once the
+    /// connections had a moment to send the relays).
+    fn die_if_asked(&mut self) {
+        let Some(left) = self.die_before_write.as_mut() else {
+            return;
+        };
+        *left = left.saturating_sub(1);
+        if *left == 0 {
+            tracing::error!("dying before the write, as --die-before-write asked");
+            std::thread::sleep(Duration::from_millis(300));
+            std::process::abort();
         }
     }
 

@@ -63,6 +63,8 @@ pub struct Config {
     pub no_auth: bool,
     /// Serve the web client from this directory instead of the copy built in.
     pub web_dir: Option<PathBuf>,
+    /// Crash tests only: abort in the Nth round that relays a change, before writing it.
+    pub die_before_write: Option<u32>,
 }
 
 /// The server's stable identity, kept in the store: its peer id and its Automerge actor.
@@ -128,6 +130,7 @@ fn hub_thread(store: &Arc<dyn Store>, idle: Duration) -> Result<hub::HubThread, 
         assignments: assign::Assignments::load(store.clone())?,
         orgs,
         tombstones: erase::Tombstones::load(store.as_ref())?,
+        die_before_write: None,
     })
 }
 
@@ -176,7 +179,8 @@ pub async fn serve(
         );
     }
     let auth = Arc::new(auth::Auth::new((!config.no_auth).then(|| accounts.clone())));
-    let hub_thread = hub_thread(&store, config.idle)?;
+    let mut hub_thread = hub_thread(&store, config.idle)?;
+    hub_thread.die_before_write = config.die_before_write;
     let peer = hub_thread.local.clone();
     let stats = hub_thread.stats.clone();
     let (events, receiver) = std::sync::mpsc::channel();

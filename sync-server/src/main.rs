@@ -89,6 +89,11 @@ struct Args {
     /// Log as JSON lines instead of text.
     #[arg(long, env = "FICHE_LOG_JSON")]
     log_json: bool,
+
+    /// Crash tests only: abort in the Nth round that relays a change to other connections,
+    /// after relaying it and before writing it.
+    #[arg(long, hide = true)]
+    die_before_write: Option<u32>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -137,6 +142,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         gc_every: Duration::from_secs(args.gc_every_seconds.max(1)),
         no_auth: args.no_auth,
         web_dir: args.web_dir,
+        die_before_write: args.die_before_write,
         tls: match args.tls_cert.zip(args.tls_key) {
             Some((cert, key)) => Some(fiche_sync_server::tls::server_config(&cert, &key)?),
             None => None,

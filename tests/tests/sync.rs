@@ -215,6 +215,85 @@ fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
     assert_eq!(names(&b), names(&a));
 }
 
+/// The server relays a change to the other devices before it writes it: killed in between, it
+/// loses what a watching device already holds. That device offers it back, and the author,
+/// never acknowledged, sends it again.
+#[test]
+fn a_change_relayed_before_a_crash_comes_back_from_the_devices_that_got_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let server = Server::start(&data, None).unwrap();
+    let port = server.port;
+    let a = device(&tmp.path().join("a"));
+    let drafts = (0..50).map(|i| client(&format!("Client {i:03}"))).collect();
+    let ids = a.create_clients(drafts, "import").unwrap();
+    sync_book(&a, &server.url());
+    let watcher = tmp.path().join("watcher");
+    sync(&watcher, &server.url()).unwrap();
+    server.stop().unwrap();
+
+    // This server dies in the first round that relays a change, before writing it.
+    let server = Server::start_with(&data, Some(port), &["--die-before-write", "1"]).unwrap();
+    let (mut watching, mut lines) = watch(&watcher, &server.url()).unwrap();
+    let mut wait_for = |what: &str| {
+        lines
+            .by_ref()
+            .find(|l| l.contains(what))
+            .unwrap_or_else(|| panic!("fiche watch ended before printing {what:?}"));
+    };
+    wait_for("up to date");
+    for (i, id) in ids.iter().enumerate() {
+        a.edit_client(id, |c| c.name.display = format!("Renamed {i:03}"))
+            .unwrap();
+    }
+    let report = std::thread::scope(|s| {
+        s.spawn(|| {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            let options = SyncOptions {
+                attempts: Some(1),
+                ..SyncOptions::new(server.url())
+            };
+            rt.block_on(sync_once(a.clone(), &options, |_| {}))
+        })
+        .join()
+        .unwrap()
+    });
+    assert!(report.is_err(), "the server should have died: {report:?}");
+    wait_for("offline");
+    watching.kill().unwrap();
+    watching.wait().unwrap();
+    let logs = server.kill().unwrap();
+    assert!(logs.contains("dying before the write"), "{logs}");
+
+    // What the restarted server kept lacks renames the watcher holds; once the watcher
+    // synced, it has them.
+    let server = Server::start(&data, Some(port)).unwrap();
+    let kept = device(&tmp.path().join("kept"));
+    sync_book(&kept, &server.url());
+    let renamed = |b: &Book| names(b).iter().filter(|n| n.starts_with("Renamed")).count();
+    sync(&watcher, &server.url()).unwrap();
+    let watcher = device(&watcher);
+    println!(
+        "the watcher held {} renames; the server kept {} through the crash",
+        renamed(&watcher),
+        renamed(&kept)
+    );
+    assert!(renamed(&watcher) > renamed(&kept));
+    let fresh = device(&tmp.path().join("fresh"));
+    sync_book(&fresh, &server.url());
+    assert_eq!(names(&fresh), names(&watcher));
+
+    // Then the author: every rename is there.
+    sync_book(&a, &server.url());
+    let last = device(&tmp.path().join("last"));
+    sync_book(&last, &server.url());
+    assert_eq!(renamed(&last), 50);
+    assert_eq!(names(&last), names(&a));
+}
+
 #[test]
 fn a_watching_device_sees_changes_live() {
     let tmp = tempfile::tempdir().unwrap();
