@@ -142,6 +142,7 @@ fn upgrade(state: AppState, ws: WebSocketUpgrade, caller: Caller) -> Response {
     }
     ws.max_message_size(state.max_message)
         .max_frame_size(state.max_message)
+        .read_buffer_size(READ_BUFFER)
         .on_upgrade(move |socket| serve_socket(state, socket, access))
 }
 
@@ -212,6 +213,9 @@ async fn directory() -> Json<serde_json::Value> {
     let id = directory_id();
     Json(serde_json::json!({ "id": id.to_string(), "url": id.url() }))
 }
+
+/// A connection's read buffer (tungstenite's default, 128 KiB, held by every idle connection).
+const READ_BUFFER: usize = 8 * 1024;
 
 async fn serve_socket(state: AppState, socket: WebSocket, access: Access) {
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
