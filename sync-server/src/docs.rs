@@ -275,17 +275,33 @@ impl ServerDocs {
         Ok(written)
     }
 
-    /// Drops from memory the documents written back and unused for `idle` (never the
-    /// directory). Returns how many were dropped.
-    pub fn evict(&mut self, idle: Duration) -> usize {
+    /// Drops from memory the documents written back and unused for `idle`, then, while more
+    /// than `most` stay, the least recently used of those written back, down to nine tenths
+    /// of `most` (so a burst of new documents, an import, does not hold them all). Never the
+    /// directory. Returns how many were dropped.
+    pub fn evict(&mut self, idle: Duration, most: usize) -> usize {
         let now = Instant::now();
         let pinned = directory::directory_id();
         let before = self.loaded.len();
+        let mut written = Vec::new();
         self.loaded.retain(|id, slot| {
-            *id == pinned
+            let keep = *id == pinned
                 || slot.doc.get_heads() != slot.saved
-                || now.duration_since(slot.used) < idle
+                || now.duration_since(slot.used) < idle;
+            if keep && *id != pinned && slot.doc.get_heads() == slot.saved {
+                written.push((slot.used, *id));
+            }
+            keep
         });
+        if self.loaded.len() > most {
+            let excess = (self.loaded.len() - most * 9 / 10).min(written.len());
+            if excess < written.len() {
+                written.select_nth_unstable(excess);
+            }
+            for (_, id) in &written[..excess] {
+                self.loaded.remove(id);
+            }
+        }
         before - self.loaded.len()
     }
 }

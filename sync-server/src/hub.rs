@@ -85,6 +85,8 @@ pub struct HubThread {
     pub stats: Arc<Stats>,
     /// Documents unused this long are dropped from memory.
     pub idle: Duration,
+    /// The most documents kept in memory; the least recently used go first.
+    pub most_loaded: usize,
     pub owners: Owners,
     pub assignments: Assignments,
     /// The organisations whose directories exist (for the list of what is listed).
@@ -235,8 +237,9 @@ impl HubThread {
             }
             self.write();
             self.dispatch(answers, &mut senders);
-            if last_evict.elapsed() >= tick {
-                let dropped = self.hub.documents().evict(self.idle);
+            let crowded = self.hub.documents().loaded() > self.most_loaded;
+            if crowded || last_evict.elapsed() >= tick {
+                let dropped = self.hub.documents().evict(self.idle, self.most_loaded);
                 if dropped > 0 {
                     tracing::debug!(dropped, "idle documents dropped from memory");
                 }

@@ -48,6 +48,8 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Documents unused this long are dropped from memory.
     pub idle: Duration,
+    /// The most documents kept in memory (the least recently used are dropped first).
+    pub most_loaded: usize,
     /// The largest WebSocket message accepted, in bytes.
     pub max_message: usize,
     /// The largest blob (photo, attachment) accepted, in bytes.
@@ -108,7 +110,11 @@ fn collect_blobs(
 
 /// The hub over a store: its documents (the directory pinned), their owners, assignments and
 /// tombstones, and the organisations.
-fn hub_thread(store: &Arc<dyn Store>, idle: Duration) -> Result<hub::HubThread, ServerError> {
+fn hub_thread(
+    store: &Arc<dyn Store>,
+    idle: Duration,
+    most_loaded: usize,
+) -> Result<hub::HubThread, ServerError> {
     let (peer, actor) = identity(store.as_ref())?;
     let orgs = accounts::Accounts::new(store.clone())
         .orgs()?
@@ -126,6 +132,7 @@ fn hub_thread(store: &Arc<dyn Store>, idle: Duration) -> Result<hub::HubThread, 
         local: peer,
         stats: Arc::default(),
         idle,
+        most_loaded,
         owners: access::Owners::load(store.clone())?,
         assignments: assign::Assignments::load(store.clone())?,
         orgs,
@@ -150,7 +157,7 @@ pub fn erase_offline(
     actor: &str,
     reason: &str,
 ) -> Result<String, ServerError> {
-    let mut hub = hub_thread(&store, Duration::from_secs(60))?;
+    let mut hub = hub_thread(&store, Duration::from_secs(60), usize::MAX)?;
     let (erasure, _) = hub.erase(id, actor, reason)?;
     hub.write();
     let files = open_blobs(data_dir, u64::MAX)?;
@@ -179,7 +186,7 @@ pub async fn serve(
         );
     }
     let auth = Arc::new(auth::Auth::new((!config.no_auth).then(|| accounts.clone())));
-    let mut hub_thread = hub_thread(&store, config.idle)?;
+    let mut hub_thread = hub_thread(&store, config.idle, config.most_loaded)?;
     hub_thread.die_before_write = config.die_before_write;
     let peer = hub_thread.local.clone();
     let stats = hub_thread.stats.clone();

@@ -51,6 +51,12 @@ struct Args {
     #[arg(long, env = "FICHE_IDLE_SECONDS", default_value_t = 60)]
     idle_seconds: u64,
 
+    /// The most documents held in memory at once: past it, the least recently used are dropped
+    /// (written first), so that importing a large client base does not need memory for all of
+    /// it. About 20 KB each.
+    #[arg(long, env = "FICHE_MAX_DOCUMENTS_IN_MEMORY", default_value_t = 10_000)]
+    max_documents_in_memory: usize,
+
     /// Largest WebSocket message accepted, in bytes; a peer sending more is disconnected.
     #[arg(long, env = "FICHE_MAX_MESSAGE_BYTES", default_value_t = 32 * 1024 * 1024)]
     max_message_bytes: usize,
@@ -136,6 +142,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
     let config = Config {
         data_dir: args.data_dir,
         idle: Duration::from_secs(args.idle_seconds),
+        most_loaded: args.max_documents_in_memory.max(1),
         max_message: args.max_message_bytes,
         max_blob: args.max_blob_bytes,
         blob_grace: Duration::from_secs_f64(args.blob_grace_days.max(0.0) * 86_400.0),

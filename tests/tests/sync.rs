@@ -418,6 +418,46 @@ fn idle_documents_leave_the_server_memory_and_health_says_so() {
     );
 }
 
+/// An import larger than the documents the server may hold: the least recently used leave
+/// memory as it goes, and nothing is lost.
+#[test]
+fn an_import_larger_than_the_memory_cap_is_held_a_part_at_a_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let server = Server::start_with(
+        &tmp.path().join("server"),
+        None,
+        &["--max-documents-in-memory", "20"],
+    )
+    .unwrap();
+    let a = device(&tmp.path().join("a"));
+    let drafts = (0..200)
+        .map(|i| client(&format!("Client {i:03}")))
+        .collect();
+    let ids = a.create_clients(drafts, "import").unwrap();
+    sync_book(&a, &server.url());
+    let (status, body) = server.get("/health").unwrap();
+    assert_eq!(status, 200, "{body}");
+    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert!(
+        health["documents_stored"].as_u64().unwrap() >= 201,
+        "{health}"
+    );
+    assert!(
+        health["documents_in_memory"].as_u64().unwrap() <= 20,
+        "{health}"
+    );
+
+    // The first records left memory long ago: an edit of one still reaches a fresh device.
+    a.edit_client(&ids[0], |c| c.name.display = "Renamed 000".into())
+        .unwrap();
+    sync_book(&a, &server.url());
+    let b = device(&tmp.path().join("b"));
+    sync_book(&b, &server.url());
+    assert_eq!(b.count(), 200);
+    assert_eq!(names(&b), names(&a));
+    assert!(names(&b).contains(&"Renamed 000".to_string()));
+}
+
 #[test]
 fn a_watching_device_reconnects_after_a_server_crash() {
     let tmp = tempfile::tempdir().unwrap();
