@@ -1,5 +1,5 @@
 //! Small previews of photos, made on the device that takes them: decoded, turned upright by
-//! their EXIF orientation, shrunk to fit [`SIDE`] pixels, saved as JPEG.
+//! their EXIF orientation, shrunk to fit [`SIDE`] pixels (never enlarged), saved as JPEG.
 
 use std::io::{BufRead, Seek};
 
@@ -28,7 +28,12 @@ pub fn make(reader: impl BufRead + Seek) -> Option<Vec<u8>> {
     let orientation = decoder.orientation().ok()?;
     let mut image = DynamicImage::from_decoder(decoder).ok()?;
     image.apply_orientation(orientation);
-    let small = image.thumbnail(SIDE, SIDE).to_rgb8();
+    // `thumbnail` would enlarge a smaller picture to fit: a small one keeps its size.
+    let small = if image.width() <= SIDE && image.height() <= SIDE {
+        image.to_rgb8()
+    } else {
+        image.thumbnail(SIDE, SIDE).to_rgb8()
+    };
     let mut out = Vec::new();
     JpegEncoder::new_with_quality(&mut out, 80)
         .encode_image(&small)
@@ -52,6 +57,18 @@ mod tests {
         let back = image::load_from_memory(&thumb).unwrap();
         assert_eq!((back.width(), back.height()), (256, 128));
         assert!(make(std::io::Cursor::new(b"\xFF\xD8\xFF garbage".to_vec())).is_none());
+    }
+
+    #[test]
+    fn a_small_picture_is_not_enlarged() {
+        let icon = RgbImage::from_fn(40, 16, |x, _| Rgb([(x * 6) as u8, 10, 200]));
+        let mut png = Vec::new();
+        DynamicImage::ImageRgb8(icon)
+            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+            .unwrap();
+        let thumb = make(std::io::Cursor::new(png)).unwrap();
+        let back = image::load_from_memory(&thumb).unwrap();
+        assert_eq!((back.width(), back.height()), (40, 16));
     }
 
     /// A phone held upright saves a landscape JPEG with EXIF orientation 6 (turn 90°
