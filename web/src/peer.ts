@@ -4,7 +4,8 @@
 // every record id and its kind); each client document is kept open so the server pushes its
 // changes, and a summary of it feeds the list and the search. Until a client is loaded, the
 // list shows the index entry the server lists for it (`/api/clients`): a fresh browser lists
-// 10,000 clients at once instead of as they sync.
+// 10,000 clients at once instead of as they sync. The last listing is kept (Cache Storage), so
+// a reload, offline too, lists them before any document loads.
 import {
   Repo,
   type AutomergeUrl,
@@ -21,6 +22,7 @@ import { DIRECTORY_ID, SCHEMA_VERSION, SETTINGS_ID, defaults, plain } from "./co
 import type { Client, OrgSettings } from "./generated/fiche"
 import { type Author, newClient, options } from "./records"
 import { type IndexEntry, type Summary, fromIndex, summarise } from "./search"
+import { LISTING_CACHE } from "./session"
 
 export type Doc = Record<string, unknown>
 
@@ -36,6 +38,9 @@ export type SyncState = {
 export type Session = { wsUrl: string; member: string; device: string }
 
 const urlOf = (id: string) => `automerge:${id}` as AutomergeUrl
+
+/** The last client listing's cache (Cache Storage; absent outside secure contexts). */
+const openListingCache = () => (typeof caches === "undefined" ? Promise.resolve(undefined) : caches.open(LISTING_CACHE).catch(() => undefined))
 
 /** How many documents are asked for at once while loading the directory's list. */
 const WINDOW = 512
@@ -111,7 +116,11 @@ export class Peer {
 
   /** Opens the directory (from IndexedDB, else from the server) and follows it. */
   async start() {
-    void this.loadListing()
+    // The listing kept from the last visit first, before the documents' loading fills the
+    // event loop; the server's is fetched meanwhile.
+    const kept = await openListingCache()
+    await this.showKeptListing(kept)
+    void this.loadListing(kept)
     this.directory = await this.findOrCreateDirectory()
     this.directory.on("change", () => this.readDirectory())
     this.readDirectory()
@@ -136,24 +145,55 @@ export class Peer {
     }
   }
 
-  /** Lists the clients the server lists, where no loaded document says better. Offline or
-   * refused, the list fills as the documents load instead. */
-  private async loadListing() {
+  /** Where the server lists the clients; with the token, so that it also keys the kept copy
+   * (another sign-in never sees this one's listing). */
+  private listingUrl(): string {
     const url = new URL(this.session.wsUrl)
     url.protocol = url.protocol === "wss:" ? "https:" : "http:"
     url.pathname = "/api/clients"
+    return url.href
+  }
+
+  /** Lists the clients of the listing kept from the last visit (offline too). */
+  private async showKeptListing(kept: Cache | undefined) {
+    try {
+      const last = await kept?.match(this.listingUrl())
+      if (last) this.list((await last.json()) as IndexEntry[], false)
+    } catch {
+      // A damaged copy: the server's listing replaces it.
+    }
+  }
+
+  /** Lists the clients the server lists, where no loaded document says better, and keeps the
+   * listing for the next visit. Offline, the kept one stands; refused, the list fills as the
+   * documents load instead. */
+  private async loadListing(kept: Cache | undefined) {
+    const url = this.listingUrl()
     try {
       const r = await fetch(url, { cache: "no-store" })
       if (!r.ok) return
-      const entries = (await r.json()) as IndexEntry[]
-      for (const e of entries) {
-        const id = e.id as DocumentId
-        if (!this.handles.has(id)) this.summaries.set(id, fromIndex(e))
-      }
-      this.changed()
+      await kept?.put(url, r.clone()).catch(() => {})
+      this.list((await r.json()) as IndexEntry[], true)
     } catch {
-      // Offline: nothing to list ahead.
+      // Offline: the kept listing, if any, stands.
     }
+  }
+
+  /** Shows index entries for the clients not loaded yet; the server's own (`current`) also
+   * drops those a kept listing had that it no longer lists. */
+  private list(entries: IndexEntry[], current: boolean) {
+    const listed = new Set<DocumentId>()
+    for (const e of entries) {
+      const id = e.id as DocumentId
+      listed.add(id)
+      if (!this.handles.has(id)) this.summaries.set(id, fromIndex(e))
+    }
+    if (current) {
+      for (const id of [...this.summaries.keys()]) {
+        if (!listed.has(id) && !this.handles.has(id)) this.summaries.delete(id)
+      }
+    }
+    this.changed()
   }
 
   /** Loads client `id` ahead of the others waiting (a card opened before its turn). */

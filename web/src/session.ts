@@ -17,8 +17,13 @@ export function signIn(t: string, m: string) {
   if (m) set("member", m)
 }
 
+/** Where the web client keeps the last client listing it got (peer.ts), in Cache Storage. */
+export const LISTING_CACHE = "fiche-listing"
+
 export function signOut() {
   localStorage.removeItem("fiche.token")
+  // The kept client listing goes with the token.
+  if (typeof caches !== "undefined") void caches.delete(LISTING_CACHE)
 }
 
 const withToken = (url: string) => (token() ? `${url}${url.includes("?") ? "&" : "?"}token=${encodeURIComponent(token())}` : url)

@@ -2,6 +2,7 @@
 // Run by scripts/web-test.sh (which builds what these need); each test starts its own server.
 import { test, after } from "node:test"
 import assert from "node:assert/strict"
+import { writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { ARTEFACTS, Device, Server, closeBrowser, launch, openApp, synced, until } from "./harness.mjs"
 import { seed } from "./seed.mjs"
@@ -106,6 +107,32 @@ test("an edit made while the server is down reaches a device when it comes back"
   await server.down()
 })
 
+test("reloaded with the server down, the page lists the clients from what the browser kept", async () => {
+  const server = await Server.start()
+  const device = new Device("kept")
+  for (const name of ["Kept One", "Kept Two", "Kept Three"]) await device.fiche("add", "--name", name)
+  await device.fiche("sync", "--server", server.ws)
+  const { page, context } = await openApp(server)
+  await synced(page, 3)
+  // The listing the server gave is kept for the next visit.
+  const kept = await until("the listing kept", () =>
+    page.evaluate(async () => {
+      const cache = await caches.open("fiche-listing")
+      const [key] = await cache.keys()
+      return key && (await (await cache.match(key)).json()).map(e => e.name)
+    }),
+  )
+  assert.deepEqual([...kept].sort(), ["Kept One", "Kept Three", "Kept Two"])
+
+  await server.down()
+  await page.waitForSelector('[data-sync="offline"]', { timeout: 15_000 })
+  await page.reload()
+  for (const name of ["Kept One", "Kept Two", "Kept Three"]) {
+    await page.waitForSelector(`[data-client-id]:has-text("${name}")`, { timeout: 15_000 })
+  }
+  await context.close()
+})
+
 test("invalid input shows the field's message and writes nothing", async () => {
   const server = await Server.start()
   const device = new Device("d")
@@ -148,6 +175,63 @@ test("invalid input shows the field's message and writes nothing", async () => {
   await page.fill('[data-new-field="phone"]', "0612345678")
   const warning = await page.textContent("[data-duplicates]")
   assert.match(warning, /Valid Name: same phone \+33612345678, similar name/)
+  await context.close()
+  await server.down()
+})
+
+test("a conflict shows on its field with the other value; the pick settles it on the devices", async () => {
+  const server = await Server.start()
+  const [a, b] = [new Device("conflict-a"), new Device("conflict-b")]
+  const id = (await a.fiche("add", "--name", "Conflit SA", "--city", "Nantes")).trim().split("\n")[0]
+  await a.fiche("sync", "--server", server.ws)
+  await b.fiche("sync", "--server", server.ws)
+  // Both devices change the city apart, then meet through the server.
+  await a.fiche("edit", id, "--city", "Lyon")
+  await b.fiche("edit", id, "--city", "Brest")
+  await a.fiche("sync", "--server", server.ws)
+  await b.fiche("sync", "--server", server.ws)
+  const { page, context } = await openApp(server)
+  await synced(page, 1)
+  await openCard(page, "Conflit SA")
+
+  const conflict = page.locator('[data-card] [data-conflict-for="address.city"]')
+  await conflict.waitFor({ timeout: 15_000 })
+  const shown = await fieldValue(page, "address.city")
+  assert.ok(["Lyon", "Brest"].includes(shown), shown)
+  const other = shown === "Lyon" ? "Brest" : "Lyon"
+  await conflict.locator(`button.pick:has-text("${other}")`).click()
+  await until("the conflict gone", async () => (await page.locator("[data-conflict-for]").count()) === 0, 5_000)
+  assert.equal(await fieldValue(page, "address.city"), other)
+
+  const settled = await until("the pick on the device", async () => {
+    await a.fiche("sync", "--server", server.ws)
+    const left = JSON.parse(await a.fiche("conflicts", id, "--json"))
+    return left.length === 0 && (await showJson(a, id)).client.address.city === other
+  }, 30_000, 300)
+  assert.ok(settled)
+  await context.close()
+  await server.down()
+})
+
+test("a photo taken on a device shows on the card, fetched from the blob endpoint", async () => {
+  const server = await Server.start()
+  const device = new Device("photo")
+  const id = (await device.fiche("add", "--name", "Photo SARL")).trim().split("\n")[0]
+  // A 16×16 red PNG.
+  const png = join(device.store, "face.png")
+  writeFileSync(png, Buffer.from("iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAFklEQVR4nGM4ISdHEmIY1TCqYfhqAADkYgQQ60fIxgAAAABJRU5ErkJggg==", "base64"))
+  await device.fiche("photo", "set", id, png)
+  await device.fiche("sync", "--server", server.ws)
+  const { page, context } = await openApp(server)
+  await synced(page, 1)
+  await openCard(page, "Photo SARL")
+  const photo = page.locator("[data-card] img.photo")
+  await photo.waitFor({ timeout: 15_000 })
+  // The device's thumbnail, decoded: the browser got the image's bytes, not an error page.
+  const { thumbnail } = (await showJson(device, id)).client.photo
+  assert.ok((await photo.getAttribute("src")).includes(`/blobs/${thumbnail}`))
+  await until("the photo decoded", () => photo.evaluate(img => img.complete && img.naturalWidth > 0), 15_000, 100)
+  assert.equal(await photo.evaluate(img => img.naturalWidth), 16) // as taken: never enlarged
   await context.close()
   await server.down()
 })
