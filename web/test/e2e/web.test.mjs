@@ -123,6 +123,8 @@ test("reloaded with the server down, the page lists the clients from what the br
     }),
   )
   assert.deepEqual([...kept].sort(), ["Kept One", "Kept Three", "Kept Two"])
+  // The app shell is cached once the service worker is active (it precaches on install).
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true))
 
   await server.down()
   await page.waitForSelector('[data-sync="offline"]', { timeout: 15_000 })
@@ -175,6 +177,29 @@ test("invalid input shows the field's message and writes nothing", async () => {
   await page.fill('[data-new-field="phone"]', "0612345678")
   const warning = await page.textContent("[data-duplicates]")
   assert.match(warning, /Valid Name: same phone \+33612345678, similar name/)
+  await context.close()
+  await server.down()
+})
+
+test("creating a client like an existing one warns while typing and offers the existing card", async () => {
+  const server = await Server.start()
+  const device = new Device("twin")
+  await device.fiche("add", "--name", "Marie Dupont", "--phone", "+33612345678")
+  await device.fiche("sync", "--server", server.ws)
+  const { page, context } = await openApp(server)
+  await synced(page, 1)
+
+  await page.click("[data-new]")
+  await page.fill('[data-new-field="display"]', "M. Dupont")
+  await page.fill('[data-new-field="phone"]', "06 12 34 56 78")
+  const warning = page.locator("[data-duplicates]")
+  await warning.waitFor({ timeout: 5_000 })
+  assert.match(await warning.textContent(), /Marie Dupont/)
+  // Following it opens the existing card; nothing new is filed.
+  await warning.locator("a", { hasText: "Marie Dupont" }).click()
+  await page.waitForSelector("[data-card]")
+  assert.equal(await fieldValue(page, "name.display"), "Marie Dupont")
+  assert.equal(await page.getAttribute("[data-sync]", "data-listed"), "1")
   await context.close()
   await server.down()
 })
