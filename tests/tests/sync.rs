@@ -4,11 +4,12 @@
 #![allow(clippy::unwrap_used)]
 
 use std::process::Command;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fiche_core::index::{Filter, Page};
 use fiche_core::model::Client;
-use fiche_core::sync::{sync_once, SyncOptions};
+use fiche_core::sync::{sync_once, SyncError, SyncOptions, SyncReport};
 use fiche_core::{Book, DocumentId};
 use fiche_tests::{bin, device, fiche, sync, sync_book, watch, Server};
 
@@ -35,6 +36,19 @@ impl Rng {
             .wrapping_add(1);
         ((self.0 >> 33) % n as u64) as usize
     }
+}
+
+/// One sync of `book` with `url` that does not reconnect: it ends with the first drop.
+fn one_attempt(book: Arc<Book>, url: String) -> Result<SyncReport, SyncError> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let options = SyncOptions {
+        attempts: Some(1),
+        ..SyncOptions::new(url)
+    };
+    rt.block_on(sync_once(book, &options, |_| {}))
 }
 
 #[test]
@@ -192,17 +206,7 @@ fn nothing_acknowledged_is_lost_when_the_server_is_killed() {
     let server = Server::start(&data, Some(port)).unwrap();
     let url = server.url();
     let book = a.clone();
-    let cut = std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let options = SyncOptions {
-            attempts: Some(1),
-            ..SyncOptions::new(url)
-        };
-        rt.block_on(sync_once(book, &options, |_| {}))
-    });
+    let cut = std::thread::spawn(move || one_attempt(book, url));
     std::thread::sleep(Duration::from_millis(30));
     server.kill().unwrap();
     let _ = cut.join().unwrap(); // finished or cut: either is fine
@@ -246,21 +250,7 @@ fn a_change_relayed_before_a_crash_comes_back_from_the_devices_that_got_it() {
         a.edit_client(id, |c| c.name.display = format!("Renamed {i:03}"))
             .unwrap();
     }
-    let report = std::thread::scope(|s| {
-        s.spawn(|| {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .unwrap();
-            let options = SyncOptions {
-                attempts: Some(1),
-                ..SyncOptions::new(server.url())
-            };
-            rt.block_on(sync_once(a.clone(), &options, |_| {}))
-        })
-        .join()
-        .unwrap()
-    });
+    let report = one_attempt(a.clone(), server.url());
     assert!(report.is_err(), "the server should have died: {report:?}");
     wait_for("offline");
     watching.kill().unwrap();

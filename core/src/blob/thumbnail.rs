@@ -46,14 +46,18 @@ mod tests {
     use super::*;
     use image::{Rgb, RgbImage};
 
+    fn png(image: RgbImage) -> Vec<u8> {
+        let mut out = Vec::new();
+        DynamicImage::ImageRgb8(image)
+            .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
+            .unwrap();
+        out
+    }
+
     #[test]
     fn a_preview_fits_and_keeps_the_shape() {
         let photo = RgbImage::from_fn(1200, 600, |x, _| Rgb([(x % 256) as u8, 10, 200]));
-        let mut png = Vec::new();
-        DynamicImage::ImageRgb8(photo)
-            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-            .unwrap();
-        let thumb = make(std::io::Cursor::new(png)).unwrap();
+        let thumb = make(std::io::Cursor::new(png(photo))).unwrap();
         let back = image::load_from_memory(&thumb).unwrap();
         assert_eq!((back.width(), back.height()), (256, 128));
         assert!(make(std::io::Cursor::new(b"\xFF\xD8\xFF garbage".to_vec())).is_none());
@@ -62,11 +66,7 @@ mod tests {
     #[test]
     fn a_small_picture_is_not_enlarged() {
         let icon = RgbImage::from_fn(40, 16, |x, _| Rgb([(x * 6) as u8, 10, 200]));
-        let mut png = Vec::new();
-        DynamicImage::ImageRgb8(icon)
-            .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
-            .unwrap();
-        let thumb = make(std::io::Cursor::new(png)).unwrap();
+        let thumb = make(std::io::Cursor::new(png(icon))).unwrap();
         let back = image::load_from_memory(&thumb).unwrap();
         assert_eq!((back.width(), back.height()), (40, 16));
     }
