@@ -72,21 +72,31 @@ export async function until(what, f, timeout = 30_000, every = 25) {
 
 /** The real fiche-server, serving the web client from web/dist. */
 export class Server {
-  constructor({ port, dataDir }) {
+  constructor({ port, dataDir, auth = false }) {
     this.port = port
     this.dataDir = dataDir
+    this.auth = auth
     this.url = `http://127.0.0.1:${port}`
     this.ws = `ws://127.0.0.1:${port}`
   }
 
-  static async start() {
-    const s = new Server({ port: await freePort(), dataDir: tempDir("data") })
+  /** Started open (`--no-auth`), or, with `auth`, letting in enrolled devices only; `before`
+   * runs on the data directory first (to create organisations with `admin`). */
+  static async start({ auth = false, before = async () => {} } = {}) {
+    const s = new Server({ port: await freePort(), dataDir: tempDir("data"), auth })
+    await before(s)
     await s.up()
     return s
   }
 
+  /** `fiche-server admin ARGS…` on this server's data directory; its output, trimmed. */
+  async admin(...args) {
+    const { stdout } = await run(SERVER, ["--data-dir", this.dataDir, "admin", ...args], { timeout: 60_000 })
+    return stdout.trim()
+  }
+
   async up() {
-    const args = ["--listen", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir, "--no-auth", "--web-dir", join(web, "dist"), "--log", "warn"]
+    const args = ["--listen", `127.0.0.1:${this.port}`, "--data-dir", this.dataDir, ...(this.auth ? [] : ["--no-auth"]), "--web-dir", join(web, "dist"), "--log", "warn"]
     const child = spawn(SERVER, args, { stdio: ["ignore", "pipe", "pipe"] })
     children.add(child)
     this.child = child

@@ -135,6 +135,47 @@ test("reloaded with the server down, the page lists the clients from what the br
   await context.close()
 })
 
+test("a browser signs in with an enrolment code and sees its own organisation's clients only", async () => {
+  let codes
+  const server = await Server.start({
+    auth: true,
+    before: async s => {
+      await s.admin("org-create", "acme", "--name", "Acme Travel")
+      await s.admin("org-create", "beta", "--name", "Beta Heating")
+      const alice = await s.admin("member-add", "acme", "Alice", "--role", "staff")
+      const bob = await s.admin("member-add", "beta", "Bob", "--role", "staff")
+      codes = {
+        acme: await s.admin("device-enrol", alice),
+        browser: await s.admin("device-enrol", alice),
+        beta: await s.admin("device-enrol", bob),
+      }
+    },
+  })
+  for (const [org, name] of [["acme", "Acme Client"], ["beta", "Beta Client"]]) {
+    const device = new Device(`signin-${org}`)
+    await device.fiche("enrol", "--server", server.ws, codes[org])
+    await device.fiche("add", "--name", name)
+    await device.fiche("sync", "--server", server.ws)
+  }
+  const context = await (await launch()).newContext()
+  const page = await context.newPage()
+  await page.goto(server.url + "/")
+  await page.waitForSelector("[data-signin]")
+
+  // A code the server never gave is refused on the screen, which stays.
+  await page.fill("[data-signin]", "AAAA-BBBB-CCCC")
+  await page.click(".signin button[type=submit]")
+  await page.waitForSelector(".signin .error", { timeout: 15_000 })
+  await page.fill("[data-signin]", codes.browser)
+  await page.click(".signin button[type=submit]")
+  await page.waitForSelector('[data-client-id]:has-text("Acme Client")', { timeout: 30_000 })
+  await synced(page, 1)
+  assert.equal(await page.locator('[data-client-id]:has-text("Beta Client")').count(), 0)
+  assert.equal(await page.getAttribute("[data-sync]", "data-listed"), "1")
+  await context.close()
+  await server.down()
+})
+
 test("invalid input shows the field's message and writes nothing", async () => {
   const server = await Server.start()
   const device = new Device("d")
