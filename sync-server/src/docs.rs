@@ -285,10 +285,11 @@ impl ServerDocs {
         let before = self.loaded.len();
         let mut written = Vec::new();
         self.loaded.retain(|id, slot| {
-            let keep = *id == pinned
-                || slot.doc.get_heads() != slot.saved
-                || now.duration_since(slot.used) < idle;
-            if keep && *id != pinned && slot.doc.get_heads() == slot.saved {
+            if *id == pinned || slot.doc.get_heads() != slot.saved {
+                return true;
+            }
+            let keep = now.duration_since(slot.used) < idle;
+            if keep {
                 written.push((slot.used, *id));
             }
             keep
