@@ -128,6 +128,16 @@ export class Device {
     return stdout
   }
 
+  /** `fiche add ARGS…`: the new client's id. */
+  async add(...args) {
+    return (await this.fiche("add", ...args)).trim().split("\n")[0]
+  }
+
+  /** `fiche sync` with `server`, once. */
+  sync(server) {
+    return this.fiche("sync", "--server", server.ws)
+  }
+
   /** `fiche watch`: live sync until stopped; its output lines are kept. */
   watch(server) {
     const child = spawn(CLI, ["--store", this.store, "watch", "--server", server.ws], { stdio: ["ignore", "pipe", "pipe"] })

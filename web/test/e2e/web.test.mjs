@@ -32,8 +32,8 @@ async function showJson(device, id) {
 test("two browsers edit different fields of one client and see each other's edit within a second", async () => {
   const server = await Server.start()
   const device = new Device("a")
-  await device.fiche("add", "--name", "Marie Dupont", "--city", "Lyon")
-  await device.fiche("sync", "--server", server.ws)
+  await device.add("--name", "Marie Dupont", "--city", "Lyon")
+  await device.sync(server)
   const a = await openApp(server)
   const b = await openApp(server)
   await synced(a.page, 1)
@@ -61,13 +61,13 @@ test("a client filed on a device appears live; a browser edit reaches a watching
   const { page, context } = await openApp(server)
   await until("online", async () => (await page.getAttribute("[data-sync]", "data-sync")) === "online")
   const device = new Device("b")
-  const id = (await device.fiche("add", "--first", "Jean", "--last", "Martin", "--phone", "06 11 22 33 44")).trim().split("\n")[0]
-  await device.fiche("sync", "--server", server.ws)
+  const id = await device.add("--first", "Jean", "--last", "Martin", "--phone", "06 11 22 33 44")
+  await device.sync(server)
   // No reload: the directory and the record reach the open page.
   await page.waitForSelector(`[data-client-id="${id}"]`, { timeout: 15_000 })
 
   const watcher = new Device("watcher")
-  await watcher.fiche("sync", "--server", server.ws)
+  await watcher.sync(server)
   const watch = watcher.watch(server)
   await until("fiche watch connected", async () => (await (await fetch(`${server.url}/health`)).json()).connections >= 2, 15_000)
   await openCard(page, "Jean Martin")
@@ -83,8 +83,8 @@ test("a client filed on a device appears live; a browser edit reaches a watching
 test("an edit made while the server is down reaches a device when it comes back", async () => {
   const server = await Server.start()
   const device = new Device("c")
-  const id = (await device.fiche("add", "--name", "Offline SARL")).trim().split("\n")[0]
-  await device.fiche("sync", "--server", server.ws)
+  const id = await device.add("--name", "Offline SARL")
+  await device.sync(server)
   const { page, context } = await openApp(server)
   await synced(page, 1)
   await openCard(page, "Offline SARL")
@@ -98,7 +98,7 @@ test("an edit made while the server is down reaches a device when it comes back"
   await server.up() // same port, same data directory
   await page.waitForSelector('[data-sync="online"]', { timeout: 30_000 })
   const record = await until("the offline edit on the device", async () => {
-    await device.fiche("sync", "--server", server.ws)
+    await device.sync(server)
     const r = await showJson(device, id)
     return r.client.address.city === "Brest" && r.client.notes === "Written offline." && r
   }, 30_000, 300)
@@ -110,8 +110,8 @@ test("an edit made while the server is down reaches a device when it comes back"
 test("reloaded with the server down, the page lists the clients from what the browser kept", async () => {
   const server = await Server.start()
   const device = new Device("kept")
-  for (const name of ["Kept One", "Kept Two", "Kept Three"]) await device.fiche("add", "--name", name)
-  await device.fiche("sync", "--server", server.ws)
+  for (const name of ["Kept One", "Kept Two", "Kept Three"]) await device.add("--name", name)
+  await device.sync(server)
   const { page, context } = await openApp(server)
   await synced(page, 3)
   // The listing the server gave is kept for the next visit.
@@ -154,8 +154,8 @@ test("a browser signs in with an enrolment code and sees its own organisation's 
   for (const [org, name] of [["acme", "Acme Client"], ["beta", "Beta Client"]]) {
     const device = new Device(`signin-${org}`)
     await device.fiche("enrol", "--server", server.ws, codes[org])
-    await device.fiche("add", "--name", name)
-    await device.fiche("sync", "--server", server.ws)
+    await device.add("--name", name)
+    await device.sync(server)
   }
   const context = await (await launch()).newContext()
   const page = await context.newPage()
@@ -179,8 +179,8 @@ test("a browser signs in with an enrolment code and sees its own organisation's 
 test("invalid input shows the field's message and writes nothing", async () => {
   const server = await Server.start()
   const device = new Device("d")
-  const id = (await device.fiche("add", "--name", "Valid Name", "--phone", "06 12 34 56 78")).trim().split("\n")[0]
-  await device.fiche("sync", "--server", server.ws)
+  const id = await device.add("--name", "Valid Name", "--phone", "06 12 34 56 78")
+  await device.sync(server)
   const { page, context } = await openApp(server)
   await synced(page, 1)
   await openCard(page, "Valid Name")
@@ -225,8 +225,8 @@ test("invalid input shows the field's message and writes nothing", async () => {
 test("creating a client like an existing one warns while typing and offers the existing card", async () => {
   const server = await Server.start()
   const device = new Device("twin")
-  await device.fiche("add", "--name", "Marie Dupont", "--phone", "+33612345678")
-  await device.fiche("sync", "--server", server.ws)
+  await device.add("--name", "Marie Dupont", "--phone", "+33612345678")
+  await device.sync(server)
   const { page, context } = await openApp(server)
   await synced(page, 1)
 
@@ -248,14 +248,14 @@ test("creating a client like an existing one warns while typing and offers the e
 test("a conflict shows on its field with the other value; the pick settles it on the devices", async () => {
   const server = await Server.start()
   const [a, b] = [new Device("conflict-a"), new Device("conflict-b")]
-  const id = (await a.fiche("add", "--name", "Conflit SA", "--city", "Nantes")).trim().split("\n")[0]
-  await a.fiche("sync", "--server", server.ws)
-  await b.fiche("sync", "--server", server.ws)
+  const id = await a.add("--name", "Conflit SA", "--city", "Nantes")
+  await a.sync(server)
+  await b.sync(server)
   // Both devices change the city apart, then meet through the server.
   await a.fiche("edit", id, "--city", "Lyon")
   await b.fiche("edit", id, "--city", "Brest")
-  await a.fiche("sync", "--server", server.ws)
-  await b.fiche("sync", "--server", server.ws)
+  await a.sync(server)
+  await b.sync(server)
   const { page, context } = await openApp(server)
   await synced(page, 1)
   await openCard(page, "Conflit SA")
@@ -270,7 +270,7 @@ test("a conflict shows on its field with the other value; the pick settles it on
   assert.equal(await fieldValue(page, "address.city"), other)
 
   const settled = await until("the pick on the device", async () => {
-    await a.fiche("sync", "--server", server.ws)
+    await a.sync(server)
     const left = JSON.parse(await a.fiche("conflicts", id, "--json"))
     return left.length === 0 && (await showJson(a, id)).client.address.city === other
   }, 30_000, 300)
@@ -282,12 +282,12 @@ test("a conflict shows on its field with the other value; the pick settles it on
 test("a photo taken on a device shows on the card, fetched from the blob endpoint", async () => {
   const server = await Server.start()
   const device = new Device("photo")
-  const id = (await device.fiche("add", "--name", "Photo SARL")).trim().split("\n")[0]
+  const id = await device.add("--name", "Photo SARL")
   // A 16×16 red PNG.
   const png = join(device.store, "face.png")
   writeFileSync(png, Buffer.from("iVBORw0KGgoAAAANSUhEUgAAABAAAAAQCAIAAACQkWg2AAAAFklEQVR4nGM4ISdHEmIY1TCqYfhqAADkYgQQ60fIxgAAAABJRU5ErkJggg==", "base64"))
   await device.fiche("photo", "set", id, png)
-  await device.fiche("sync", "--server", server.ws)
+  await device.sync(server)
   const { page, context } = await openApp(server)
   await synced(page, 1)
   await openCard(page, "Photo SARL")
@@ -307,9 +307,9 @@ test("screenshots of the list and of a card", async () => {
   const device = new Device("e")
   const people = [["Marie", "Dupont", "Lyon", "marie"], ["Jean", "Martin", "Paris", "jean"], ["Élodie", "Bernard", "Nantes", "elodie"]]
   for (const [i, [first, last, city, mail]] of people.entries()) {
-    await device.fiche("add", "--first", first, "--last", last, "--city", city, "--phone", `+3361234567${i}`, "--email", `${mail}@example.fr`, "--group", "vip", "--consent", "yes")
+    await device.add("--first", first, "--last", last, "--city", city, "--phone", `+3361234567${i}`, "--email", `${mail}@example.fr`, "--group", "vip", "--consent", "yes")
   }
-  await device.fiche("sync", "--server", server.ws)
+  await device.sync(server)
   const { page, context } = await openApp(server)
   await synced(page, 3)
   await page.screenshot({ path: join(ARTEFACTS, "list.png") })
@@ -366,8 +366,8 @@ test("figures: first render of the seeded client list (FICHE_WEB_CLIENTS, 10,000
   // cores measure the loading, not the sync (seen: p50 350 ms, max 2.2 s).
   server = await Server.start()
   const device = new Device("f")
-  const id = (await device.fiche("add", "--name", "Latency Test")).trim().split("\n")[0]
-  await device.fiche("sync", "--server", server.ws)
+  const id = await device.add("--name", "Latency Test")
+  await device.sync(server)
   const a = await openApp(server)
   const b = await openApp(server)
   for (const p of [a.page, b.page]) {
