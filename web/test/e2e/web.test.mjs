@@ -128,9 +128,16 @@ test("reloaded with the server down, the page lists the clients from what the br
 
   await server.down()
   await page.waitForSelector('[data-sync="offline"]', { timeout: 15_000 })
+  const said = []
+  page.on("console", m => said.push(`${m.type()}: ${m.text()}`))
   await page.reload()
-  for (const name of ["Kept One", "Kept Two", "Kept Three"]) {
-    await page.waitForSelector(`[data-client-id]:has-text("${name}")`, { timeout: 15_000 })
+  try {
+    for (const name of ["Kept One", "Kept Two", "Kept Three"]) {
+      await page.waitForSelector(`[data-client-id]:has-text("${name}")`, { timeout: 15_000 })
+    }
+  } catch (e) {
+    const shown = await page.evaluate(() => document.body.innerText.slice(0, 500)).catch(x => `(${x})`)
+    throw new Error(`${e.message}\npage ${page.url()}: ${shown}\nconsole: ${said.join("\n")}`)
   }
   await context.close()
 })
