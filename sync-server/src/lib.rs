@@ -166,11 +166,13 @@ pub fn erase_offline(
 }
 
 /// Serves on `listener` until `shutdown` completes; then closes every connection and writes
-/// everything before returning.
+/// everything before returning. `ready` is called once the store is open and the hub runs,
+/// just before the first connection is taken (an error before that returns instead).
 pub async fn serve(
     listener: TcpListener,
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
+    ready: impl FnOnce(),
 ) -> Result<(), ServerError> {
     let store: Arc<dyn Store> =
         Arc::new(
@@ -217,6 +219,7 @@ pub async fn serve(
     let app = routes::router(state)
         .merge(blobs::router(files, auth))
         .into_make_service_with_connect_info::<auth::PeerAddr>();
+    ready();
     let stop = async move {
         shutdown.await;
         tracing::info!("shutting down: closing connections and writing documents");

@@ -155,9 +155,10 @@ async fn run(args: Args) -> anyhow::Result<()> {
             None => None,
         },
     };
-    let server = tokio::spawn(serve(listener, config, stop_signal()));
-    println!("fiche-server listening on {addr}");
-    server.await.context("the server task failed")??;
+    // Said once it serves (store open, hub running), so that whoever waits for the line can
+    // connect at once; a store that cannot be opened ends the process before it.
+    let ready = move || println!("fiche-server listening on {addr}");
+    serve(listener, config, stop_signal(), ready).await?;
     Ok(())
 }
 

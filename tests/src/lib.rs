@@ -104,6 +104,12 @@ impl Server {
             all
         });
         let line = first_line(stdout)?;
+        if line.is_empty() {
+            // It ended before serving: say why.
+            let status = child.wait()?;
+            let logs = stderr.join().unwrap_or_default();
+            bail!("fiche-server ended before it listened ({status}): {logs}");
+        }
         let port = line
             .trim()
             .rsplit(':')
