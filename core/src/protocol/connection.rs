@@ -7,6 +7,7 @@ use automerge::sync::{self, SyncDoc};
 use automerge::Automerge;
 
 use super::message::{Message, PeerId, PeerMetadata, PROTOCOL_V1};
+use super::settled;
 use crate::id::DocumentId;
 
 /// Where a connection finds documents: the server's store, a device's book, or a map in tests.
@@ -30,6 +31,11 @@ pub trait Documents {
         _id: &DocumentId,
         _data: &[u8],
     ) -> Option<(Vec<u8>, sync::State)> {
+        None
+    }
+    /// The document's heads when this side can tell them without loading it and it is not
+    /// loaded (a server, from its store); `None` to use the document.
+    fn unloaded_heads(&mut self, _id: &DocumentId) -> Option<Vec<automerge::ChangeHash>> {
         None
     }
 }
@@ -394,6 +400,14 @@ impl Connection {
                     data: answer,
                     preview: None,
                 })];
+            }
+        }
+        // A peer saying it holds exactly what we hold needs no answer, and no loaded document.
+        if let Some(state) = self.docs.get_mut(&id) {
+            if let Some(ours) = docs.unloaded_heads(&id) {
+                if settled::acknowledge(state, &sync_message, &ours) {
+                    return Vec::new();
+                }
             }
         }
         if !sync_message.changes.is_empty() {

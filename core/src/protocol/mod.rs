@@ -9,6 +9,7 @@
 pub mod connection;
 pub mod hub;
 pub mod message;
+pub mod settled;
 
 pub use connection::{Action, Connection, Documents, Side};
 pub use hub::{ConnId, Hub, Out};
