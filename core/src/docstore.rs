@@ -34,6 +34,11 @@ pub fn load(store: &dyn Store, id: &DocumentId) -> Result<Option<Automerge>> {
     Ok(Some(doc))
 }
 
+/// Whether the store holds chunks of `id` (reads their keys, not the chunks).
+pub fn exists(store: &dyn Store, id: &DocumentId) -> Result<bool> {
+    Ok(store.keys(&key![id])?.iter().any(|k| is_chunk(k)))
+}
+
 /// The stored chunks of a document, snapshots first (all of it, end to end, is what
 /// [`load`] reads and what a peer's `load_incremental` takes), or `None` if there are none.
 pub fn chunks(store: &dyn Store, id: &DocumentId) -> Result<Option<Vec<Vec<u8>>>> {

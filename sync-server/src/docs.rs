@@ -77,10 +77,7 @@ impl std::fmt::Debug for ServerDocs {
 
 impl ServerDocs {
     pub fn new(store: Arc<dyn Store>, actor: ActorId) -> Result<Self, ServerError> {
-        let stored = store
-            .scan(&key!["_docs"])
-            .map_err(ServerError::Store)?
-            .len();
+        let stored = store.count(&key!["_docs"]).map_err(ServerError::Store)?;
         Ok(Self {
             store,
             actor,
@@ -205,13 +202,14 @@ impl ServerDocs {
         self.loaded.get_mut(id).map(|s| &mut s.doc)
     }
 
-    /// Keeps the directory in memory for good, creating it if the store has none.
-    pub fn pin_directory(&mut self) -> Result<(), ServerError> {
+    /// Creates the open directory if the store has none, so that a device's first request
+    /// finds one. It is not kept loaded: like any document, it is loaded when used and
+    /// dropped when idle (with 100,000 entries it holds tens of MiB).
+    pub fn ensure_directory(&mut self) -> Result<(), ServerError> {
         let id = directory::directory_id();
-        if self.slot(&id).is_none() {
-            if let Some(e) = self.errors.pop() {
-                return Err(e);
-            }
+        let exists = docstore::exists(self.store.as_ref(), &id)
+            .map_err(|e| ServerError::Document(id, Box::new(e)))?;
+        if !exists {
             let doc = directory::create(self.actor.clone())
                 .map_err(|e| ServerError::Document(id, Box::new(e)))?;
             self.loaded.insert(id, Slot::new(doc, Vec::new()));
@@ -219,6 +217,14 @@ impl ServerDocs {
             self.flush()?;
         }
         Ok(())
+    }
+
+    /// Whether the store holds `id` (written in an earlier round), without loading it.
+    pub fn is_stored(&self, id: &DocumentId) -> bool {
+        match self.loaded.get(id) {
+            Some(slot) => !slot.saved.is_empty(),
+            None => matches!(self.store.get(&key!["_docs", id]), Ok(Some(_))),
+        }
     }
 
     /// Writes every document changed since it was last written, in one durable write.
@@ -277,15 +283,14 @@ impl ServerDocs {
 
     /// Drops from memory the documents written back and unused for `idle`, then, while more
     /// than `most` stay, the least recently used of those written back, down to nine tenths
-    /// of `most` (so a burst of new documents, an import, does not hold them all). Never the
-    /// directory. Returns how many were dropped.
+    /// of `most` (so a burst of new documents, an import, does not hold them all). Returns
+    /// how many were dropped.
     pub fn evict(&mut self, idle: Duration, most: usize) -> usize {
         let now = Instant::now();
-        let pinned = directory::directory_id();
         let before = self.loaded.len();
         let mut written = Vec::new();
         self.loaded.retain(|id, slot| {
-            if *id == pinned || slot.doc.get_heads() != slot.saved {
+            if slot.doc.get_heads() != slot.saved {
                 return true;
             }
             let keep = now.duration_since(slot.used) < idle;
@@ -341,6 +346,13 @@ impl Documents for ServerDocs {
 
     fn get(&mut self, id: &DocumentId) -> Option<&mut Automerge> {
         self.slot(id).map(|s| &mut s.doc)
+    }
+
+    fn unloaded_heads(&mut self, id: &DocumentId) -> Option<Vec<ChangeHash>> {
+        if self.loaded.contains_key(id) || self.broken.contains(id) {
+            return None;
+        }
+        docstore::heads(self.store.as_ref(), id).ok().flatten()
     }
 
     fn holds(&mut self, id: &DocumentId) -> bool {

@@ -89,8 +89,6 @@ pub struct HubThread {
     pub most_loaded: usize,
     pub owners: Owners,
     pub assignments: Assignments,
-    /// The organisations whose directories exist (for the list of what is listed).
-    pub orgs: Vec<String>,
     /// Erased records: nothing about them is taken or relayed again.
     pub tombstones: Tombstones,
     /// Crash tests only: the rounds that relay a change left before the process aborts
@@ -108,9 +106,12 @@ impl HubThread {
     /// Runs until every sender is gone or a shutdown is asked for.
     pub fn run(mut self, events: Receiver<Event>) {
         let mut senders: HashMap<ConnId, Conn> = HashMap::new();
-        let mut listed = self.listed();
+        // Documents known to be in their directory: learnt as they change, not read from the
+        // directories (which would load them all at start).
+        let mut listed = HashSet::new();
         let tick = (self.idle / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
         let mut last_evict = Instant::now();
+        self.publish(0);
         loop {
             let first = match events.recv_timeout(tick) {
                 Ok(e) => Some(e),
@@ -201,7 +202,10 @@ impl HubThread {
                         done,
                     } => {
                         // Whatever was received before is written first, so the erasure
-                        // is the last word on the record.
+                        // is the last word on the record (and listed first, as what is
+                        // written counts as listed).
+                        let new = self.list_new(&outs, &mut listed);
+                        outs.extend(new);
                         self.write();
                         let answer = match self.erase(id, &actor, &reason) {
                             Ok((erasure, o)) => {
@@ -245,12 +249,7 @@ impl HubThread {
                 }
                 last_evict = Instant::now();
             }
-            self.stats
-                .connections
-                .store(senders.len(), Ordering::Relaxed);
-            let docs = self.hub.documents();
-            self.stats.loaded.store(docs.loaded(), Ordering::Relaxed);
-            self.stats.stored.store(docs.stored(), Ordering::Relaxed);
+            self.publish(senders.len());
             if let Some(done) = shutdown {
                 for (conn, c) in senders.drain() {
                     let _ = c
@@ -263,6 +262,14 @@ impl HubThread {
                 break;
             }
         }
+    }
+
+    /// Updates the figures `/health` shows.
+    fn publish(&mut self, connections: usize) {
+        self.stats.connections.store(connections, Ordering::Relaxed);
+        let docs = self.hub.documents();
+        self.stats.loaded.store(docs.loaded(), Ordering::Relaxed);
+        self.stats.stored.store(docs.stored(), Ordering::Relaxed);
     }
 
     /// Aborts the process, unwritten, in the round `--die-before-write` named (once the
@@ -329,23 +336,10 @@ impl HubThread {
             .collect()
     }
 
-    /// Every document listed in the directory of an organisation.
-    fn listed(&mut self) -> HashSet<DocumentId> {
-        let mut listed = HashSet::new();
-        let orgs: Vec<String> = std::iter::once(OPEN_ORG.to_string())
-            .chain(self.orgs.iter().cloned())
-            .collect();
-        for org in orgs {
-            let dir = scoped(&org, directory_id());
-            if let Some(doc) = self.hub.documents().directory(&dir, false) {
-                listed.extend(directory::entries(doc).into_keys());
-            }
-        }
-        listed
-    }
-
     /// Adds documents seen for the first time to their organisation's directory, and offers
-    /// each new directory to everyone syncing it.
+    /// each new directory to everyone syncing it. A document the store already holds was
+    /// listed in the round that first wrote it (the entry and the document are written
+    /// together), so only one new to the store loads its directory.
     fn list_new(&mut self, outs: &[Out], listed: &mut HashSet<DocumentId>) -> Vec<Out> {
         let mut new: HashMap<DocumentId, Vec<(DocumentId, String)>> = HashMap::new();
         for out in outs {
@@ -353,6 +347,10 @@ impl HubThread {
                 continue;
             };
             if listed.contains(id) {
+                continue;
+            }
+            if self.hub.documents().is_stored(id) {
+                listed.insert(*id);
                 continue;
             }
             let org = self.owners.owner(id).unwrap_or_else(|| Arc::from(OPEN_ORG));

@@ -50,6 +50,8 @@ pub struct Config {
     pub idle: Duration,
     /// The most documents kept in memory (the least recently used are dropped first).
     pub most_loaded: usize,
+    /// sled's page cache, in bytes.
+    pub store_cache: u64,
     /// The largest WebSocket message accepted, in bytes.
     pub max_message: usize,
     /// The largest blob (photo, attachment) accepted, in bytes.
@@ -108,21 +110,16 @@ fn collect_blobs(
     Ok(())
 }
 
-/// The hub over a store: its documents (the directory pinned), their owners, assignments and
-/// tombstones, and the organisations.
+/// The hub over a store: its documents (the open directory created if missing), their
+/// owners, assignments and tombstones.
 fn hub_thread(
     store: &Arc<dyn Store>,
     idle: Duration,
     most_loaded: usize,
 ) -> Result<hub::HubThread, ServerError> {
     let (peer, actor) = identity(store.as_ref())?;
-    let orgs = accounts::Accounts::new(store.clone())
-        .orgs()?
-        .into_iter()
-        .map(|o| o.id)
-        .collect();
     let mut docs = docs::ServerDocs::new(store.clone(), actor)?;
-    docs.pin_directory()?;
+    docs.ensure_directory()?;
     let metadata = PeerMetadata {
         storage_id: Some(peer.clone()),
         is_ephemeral: false,
@@ -135,7 +132,6 @@ fn hub_thread(
         most_loaded,
         owners: access::Owners::load(store.clone())?,
         assignments: assign::Assignments::load(store.clone())?,
-        orgs,
         tombstones: erase::Tombstones::load(store.as_ref())?,
         die_before_write: None,
     })
@@ -174,13 +170,14 @@ pub async fn serve(
     shutdown: impl Future<Output = ()> + Send + 'static,
     ready: impl FnOnce(),
 ) -> Result<(), ServerError> {
-    let store: Arc<dyn Store> =
-        Arc::new(
-            SledStore::open(&config.data_dir).map_err(|e| ServerError::Open {
+    let store: Arc<dyn Store> = Arc::new(
+        SledStore::open_with_cache(&config.data_dir, config.store_cache).map_err(|e| {
+            ServerError::Open {
                 path: config.data_dir.display().to_string(),
                 source: e,
-            })?,
-        );
+            }
+        })?,
+    );
     let accounts = accounts::Accounts::new(store.clone());
     if config.no_auth {
         tracing::warn!(

@@ -57,6 +57,11 @@ struct Args {
     #[arg(long, env = "FICHE_MAX_DOCUMENTS_IN_MEMORY", default_value_t = 10_000)]
     max_documents_in_memory: usize,
 
+    /// MiB of the store's pages kept in memory once read (sled's page cache). Documents in use
+    /// are held apart from it, so a small cache mostly costs re-reading a page on a miss.
+    #[arg(long, env = "FICHE_STORE_CACHE_MIB", default_value_t = 16)]
+    store_cache_mib: u64,
+
     /// Largest WebSocket message accepted, in bytes; a peer sending more is disconnected.
     #[arg(long, env = "FICHE_MAX_MESSAGE_BYTES", default_value_t = 32 * 1024 * 1024)]
     max_message_bytes: usize,
@@ -143,6 +148,7 @@ async fn run(args: Args) -> anyhow::Result<()> {
         data_dir: args.data_dir,
         idle: Duration::from_secs(args.idle_seconds),
         most_loaded: args.max_documents_in_memory.max(1),
+        store_cache: args.store_cache_mib.max(1) << 20,
         max_message: args.max_message_bytes,
         max_blob: args.max_blob_bytes,
         blob_grace: Duration::from_secs_f64(args.blob_grace_days.max(0.0) * 86_400.0),

@@ -184,4 +184,9 @@ fn after_a_restart_a_fresh_device_still_files_whole_records_answered_from_the_st
     };
     let got = js_ok(&["get", "--url", &server.url(), "--doc", &ids[4].url()]).unwrap();
     assert!(got.contains("Called back"), "{got}");
+    // Its reply (it holds what the server holds) is heard without loading the record.
+    std::thread::sleep(Duration::from_millis(500));
+    let (_, health) = server.get("/health").unwrap();
+    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["documents_in_memory"], 0, "{health}");
 }

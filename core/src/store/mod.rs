@@ -46,6 +46,10 @@ pub trait Store: Send + Sync + std::fmt::Debug {
     fn keys(&self, prefix: &[String]) -> Result<Vec<Key>, StoreError> {
         Ok(self.scan(prefix)?.into_iter().map(|(k, _)| k).collect())
     }
+    /// How many entries [`Store::scan`] would return, without collecting them.
+    fn count(&self, prefix: &[String]) -> Result<usize, StoreError> {
+        Ok(self.keys(prefix)?.len())
+    }
     /// Applies all writes atomically and durably: after a crash, all or none are there.
     fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError>;
 

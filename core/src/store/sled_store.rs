@@ -22,13 +22,19 @@ impl SledStore {
     /// dropped, so a store that is locked is tried again for up to two seconds; after that it
     /// is in use by another process.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, StoreError> {
+        Self::open_with_cache(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`SledStore::open`] with a page cache of `cache_bytes` (what sled keeps of the pages it
+    /// read; a server serving a large store from little memory wants it small).
+    pub fn open_with_cache(dir: impl AsRef<Path>, cache_bytes: u64) -> Result<Self, StoreError> {
         let dir = dir.as_ref();
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
         loop {
             let opened = sled::Config::new()
                 .path(dir)
                 .mode(sled::Mode::LowSpace)
-                .cache_capacity(CACHE_BYTES)
+                .cache_capacity(cache_bytes)
                 .open();
             match opened {
                 Ok(db) => return Ok(Self { db }),
@@ -52,8 +58,9 @@ impl SledStore {
     }
 }
 
-/// sled's page cache (its default, 1 GiB, is far more than a phone should give it).
-const CACHE_BYTES: u64 = 64 << 20;
+/// sled's page cache unless told otherwise (its own default, 1 GiB, is far more than a phone
+/// should give it).
+pub const DEFAULT_CACHE_BYTES: u64 = 64 << 20;
 
 /// Whether sled failed because another handle holds the store's lock.
 fn locked(e: &sled::Error) -> bool {
@@ -101,6 +108,13 @@ impl Store for SledStore {
             .keys()
             .map(|k| Ok(decode_key(&k.map_err(backend)?)))
             .collect()
+    }
+
+    fn count(&self, prefix: &[String]) -> Result<usize, StoreError> {
+        self.db
+            .scan_prefix(scan_prefix(prefix)?)
+            .keys()
+            .try_fold(0, |n, k| k.map(|_| n + 1).map_err(backend))
     }
 
     fn apply(&self, writes: Vec<Write>) -> Result<(), StoreError> {
