@@ -75,9 +75,39 @@ impl std::fmt::Debug for ServerDocs {
     }
 }
 
+/// How many documents the store holds, as written beside them (see
+/// [`ServerDocs::stored_entry`]); counted once, and written, when a store has no such entry.
+/// Counting reads every `_docs` key, and sled keeps what it read: about 17 MiB at 100,000.
+fn stored_count(store: &dyn Store) -> Result<usize, ServerError> {
+    let kept = store
+        .get(&key!["_meta", "stored"])
+        .map_err(ServerError::Store)?
+        .and_then(|b| <[u8; 8]>::try_from(b.as_slice()).ok());
+    if let Some(bytes) = kept {
+        return Ok(u64::from_le_bytes(bytes) as usize);
+    }
+    let counted = store.count(&key!["_docs"]).map_err(ServerError::Store)?;
+    store
+        .put(
+            key!["_meta", "stored"],
+            (counted as u64).to_le_bytes().to_vec(),
+        )
+        .map_err(ServerError::Store)?;
+    Ok(counted)
+}
+
 impl ServerDocs {
+    /// The entry that records `stored` documents in the store, written in the same batch as
+    /// what changes that number (a new document, an erasure).
+    pub fn stored_entry(stored: usize) -> Write {
+        Write::Put(
+            key!["_meta", "stored"],
+            (stored as u64).to_le_bytes().to_vec(),
+        )
+    }
+
     pub fn new(store: Arc<dyn Store>, actor: ActorId) -> Result<Self, ServerError> {
-        let stored = store.count(&key!["_docs"]).map_err(ServerError::Store)?;
+        let stored = stored_count(store.as_ref())?;
         Ok(Self {
             store,
             actor,
@@ -268,6 +298,13 @@ impl ServerDocs {
         }
         if writes.is_empty() {
             return Ok(written);
+        }
+        let new = written
+            .iter()
+            .filter(|id| self.loaded.get(id).is_some_and(|s| s.saved.is_empty()))
+            .count();
+        if new > 0 {
+            writes.push(Self::stored_entry(self.stored + new));
         }
         self.store.apply(writes).map_err(ServerError::Store)?;
         for id in &written {

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::{member_directory, scoped};
 use crate::accounts::{audit, OPEN_ORG};
+use crate::docs::ServerDocs;
 use crate::hub::HubThread;
 
 /// The ids of erased records (`["_erased", DOC]`), kept in memory: every message is checked.
@@ -136,6 +137,8 @@ impl HubThread {
             "record erased",
             &format!("{id} of {org}{why}"),
         ));
+        let stored = self.hub.documents().stored().saturating_sub(1);
+        writes.push(ServerDocs::stored_entry(stored));
         store.apply(writes)?;
         self.hub.documents().forget(&id);
         self.tombstones.ids.insert(id);

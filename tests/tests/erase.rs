@@ -141,6 +141,12 @@ fn a_record_erased_while_the_server_is_stopped_is_gone_when_it_starts() {
     let (gone, photo) = with_photo(&a, "Offline Erasure", "offline");
     let kept = a.create_client(named("Still Here")).unwrap().id;
     sync_book(&a, &server.url());
+    let stored = |server: &Server| -> u64 {
+        let (_, health) = server.get("/health").unwrap();
+        let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+        health["documents_stored"].as_u64().unwrap()
+    };
+    let before = stored(&server);
     let (status, logs) = server.stop().unwrap();
     assert!(status.success(), "{logs}");
 
@@ -150,6 +156,8 @@ fn a_record_erased_while_the_server_is_stopped_is_gone_when_it_starts() {
     assert!(!data.join("fiche-blobs").join(&photo).exists());
 
     let server = Server::start(&data, Some(port)).unwrap();
+    // The count kept in the store went down with the erasure.
+    assert_eq!(stored(&server), before - 1);
     let report = sync_book(&a, &server.url());
     assert_eq!(report.erased, 1, "{report:?}");
     assert!(a.client(&gone).is_err());
