@@ -244,7 +244,8 @@ fn measure(
             );
         }
         eprintln!(
-            "{name}:   RSS with the connections {} MiB",
+            "{name}:   RSS restarted {} MiB, with the connections {} MiB",
+            held.started.rss >> 20,
             held.connected.rss >> 20
         );
         figures.memory = Some(held);

@@ -24,6 +24,8 @@ pub struct Held {
     /// The time the push took, and the server's peak memory during it; `None` when the
     /// records were imported into the store instead.
     pub push: Option<(Duration, Memory)>,
+    /// After the restart, before any connection: what the stored records cost alone.
+    pub started: Memory,
     /// After the restart, with every connection open and its record fetched.
     pub connected: Memory,
 }
@@ -50,6 +52,11 @@ pub fn run(target: &Target, dir: &Path, stored: usize, devices: usize) -> Result
     };
 
     let server = Running::start(target, dir)?;
+    // Let it settle from its start (the reference loads lazily, fiche-server too).
+    std::thread::sleep(Duration::from_secs(1));
+    let started = server
+        .memory()?
+        .context("the server's process is unknown")?;
     let url = server.url();
     let peers = runtime
         .block_on(async {
@@ -85,6 +92,7 @@ pub fn run(target: &Target, dir: &Path, stored: usize, devices: usize) -> Result
         stored,
         connections: devices,
         push,
+        started,
         connected,
     })
 }

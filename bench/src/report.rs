@@ -231,6 +231,14 @@ pub fn rows(ours: &Figures, theirs: &Figures) -> Vec<Row> {
         );
         row(
             s.clone(),
+            "server RSS, restarted, no connection yet",
+            both(&|f| f.memory.as_ref().map(|m| mib(m.started.rss))),
+            "MiB",
+            true,
+            None,
+        );
+        row(
+            s.clone(),
             "peak RSS while pushing",
             both(&|f| f.memory.as_ref().and_then(|m| Some(mib(m.push?.1.peak)))),
             "MiB",
