@@ -142,8 +142,12 @@ const METHOD: &str = "
   document (made by fiche-core) listing them, as a device would have. fiche-server gets the
   records through the protocol, pushed by a device (initial sync) or by one connection with
   256 in flight (memory); its push time and peak RSS are shown.
-- **Memory.** The server is stopped (SIGTERM) after the push and started (again) on its store, every device connects and fetches one record, and the server's RSS
-  (`/proc/PID/status`, VmRSS) is read one second after the last one arrived.
+- **Memory.** The server is stopped (SIGTERM) after the push and started (again) on its store;
+  its RSS (`/proc/PID/status`, VmRSS) is read one second later (\"restarted, no connection
+  yet\"). Then every device connects and fetches one record, and the RSS is read again one second
+  after the last one arrived. No record is added meanwhile: fiche-server loads a directory only
+  to add to it (100,000 entries hold about 70 MiB while loaded, and glibc keeps most of that
+  from the system once it is dropped).
 - **Throughput.** On the same connected devices, the edit rate doubles from 50 per second,
   each rate for a few seconds, until p99 passes 100 ms or an arrival is lost; then the rate half
   way between the last good and the first bad one is tried. The figure is the highest rate that
