@@ -16,13 +16,15 @@ pub fn acknowledge(state: &mut sync::State, message: &sync::Message, ours: &[Cha
         h.sort();
         h
     };
-    let ours = sorted(ours);
+    let ours = ours.to_vec();
+    let ours_sorted = sorted(&ours);
     let plain = !ours.is_empty()
         && message.changes.is_empty()
         && message.need.is_empty()
-        && sorted(&message.heads) == ours
+        // In Automerge's own order: a peer listing them otherwise is answered by the document.
+        && message.heads == ours
         // Every bloom filter starts at our heads, so there is nothing after it to look up.
-        && message.have.iter().all(|h| sorted(&h.last_sync) == ours)
+        && message.have.iter().all(|h| sorted(&h.last_sync) == ours_sorted)
         && state.have_responded
         && !state.read_only
         && !state.needs_reset;
