@@ -222,7 +222,8 @@ impl ServerDocs {
     /// A directory (the open one, or an organisation's), loaded, or created when `create`.
     pub fn directory(&mut self, id: &DocumentId, create: bool) -> Option<&mut Automerge> {
         if self.slot(id).is_none() {
-            if !create {
+            // Never a new, empty one in place of a stored one that cannot be read.
+            if !create || self.broken.contains(id) {
                 return None;
             }
             let doc = directory::create(self.actor.clone()).ok()?;

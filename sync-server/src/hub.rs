@@ -89,6 +89,9 @@ pub struct HubThread {
     pub most_loaded: usize,
     pub owners: Owners,
     pub assignments: Assignments,
+    /// Documents written without their directory entry (adding it failed): the store holding
+    /// them does not mean they are listed.
+    pub unlisted: HashSet<DocumentId>,
     /// Erased records: nothing about them is taken or relayed again.
     pub tombstones: Tombstones,
     /// Crash tests only: the rounds that relay a change left before the process aborts
@@ -111,7 +114,6 @@ impl HubThread {
         let mut listed = HashSet::new();
         let tick = (self.idle / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
         let mut last_evict = Instant::now();
-        self.publish(0);
         loop {
             let first = match events.recv_timeout(tick) {
                 Ok(e) => Some(e),
@@ -265,7 +267,7 @@ impl HubThread {
     }
 
     /// Updates the figures `/health` shows.
-    fn publish(&mut self, connections: usize) {
+    pub fn publish(&mut self, connections: usize) {
         self.stats.connections.store(connections, Ordering::Relaxed);
         let docs = self.hub.documents();
         self.stats.loaded.store(docs.loaded(), Ordering::Relaxed);
@@ -342,6 +344,7 @@ impl HubThread {
     /// together), so only one new to the store loads its directory.
     fn list_new(&mut self, outs: &[Out], listed: &mut HashSet<DocumentId>) -> Vec<Out> {
         let mut new: HashMap<DocumentId, Vec<(DocumentId, String)>> = HashMap::new();
+        let mut ids: HashMap<DocumentId, Vec<DocumentId>> = HashMap::new();
         for out in outs {
             let Action::Changed(id) = &out.action else {
                 continue;
@@ -349,7 +352,8 @@ impl HubThread {
             if listed.contains(id) {
                 continue;
             }
-            if self.hub.documents().is_stored(id) {
+            // Stored means listed, unless listing it failed (then it is tried again).
+            if !self.unlisted.contains(id) && self.hub.documents().is_stored(id) {
                 listed.insert(*id);
                 continue;
             }
@@ -360,6 +364,7 @@ impl HubThread {
             }
             if let Err(e) = self.owners.ensure(dir, &org) {
                 tracing::error!(error = %e, "cannot record a directory's owner");
+                self.unlisted.insert(*id);
                 continue;
             }
             // Peers know the organisation's settings by the well-known id.
@@ -380,16 +385,35 @@ impl HubThread {
             let kind = kind.map(|k| k.as_str().to_string()).unwrap_or_default();
             listed.insert(*id);
             new.entry(dir).or_default().push((named, kind));
+            ids.entry(dir).or_default().push(*id);
         }
         let mut outs = Vec::new();
         for (dir, entries) in new {
-            let Some(doc) = self.hub.documents().directory(&dir, true) else {
-                continue;
+            let ids = ids.remove(&dir).unwrap_or_default();
+            let added = match self.hub.documents().directory(&dir, true) {
+                Some(doc) => directory::add(doc, entries, "list"),
+                None => Err(fiche_core::Error::Corrupt {
+                    id: dir,
+                    reason: "the directory cannot be loaded".into(),
+                }),
             };
-            match directory::add(doc, entries, "list") {
-                Ok(0) => {}
-                Ok(_) => outs.extend(self.hub.changed(&dir, None)),
-                Err(e) => tracing::error!(error = %e, "cannot add to the directory"),
+            match added {
+                Ok(n) => {
+                    for id in &ids {
+                        self.unlisted.remove(id);
+                    }
+                    if n > 0 {
+                        outs.extend(self.hub.changed(&dir, None));
+                    }
+                }
+                Err(e) => {
+                    // Written all the same; listed when they next change.
+                    tracing::error!(error = %e, "cannot add to the directory");
+                    for id in ids {
+                        listed.remove(&id);
+                        self.unlisted.insert(id);
+                    }
+                }
             }
         }
         outs

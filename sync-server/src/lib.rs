@@ -132,6 +132,7 @@ fn hub_thread(
         most_loaded,
         owners: access::Owners::load(store.clone())?,
         assignments: assign::Assignments::load(store.clone())?,
+        unlisted: Default::default(),
         tombstones: erase::Tombstones::load(store.as_ref())?,
         die_before_write: None,
     })
@@ -187,6 +188,8 @@ pub async fn serve(
     let auth = Arc::new(auth::Auth::new((!config.no_auth).then(|| accounts.clone())));
     let mut hub_thread = hub_thread(&store, config.idle, config.most_loaded)?;
     hub_thread.die_before_write = config.die_before_write;
+    // `/health` has its figures before the first connection, not after the hub's first round.
+    hub_thread.publish(0);
     let peer = hub_thread.local.clone();
     let stats = hub_thread.stats.clone();
     let (events, receiver) = std::sync::mpsc::channel();
