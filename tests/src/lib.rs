@@ -134,6 +134,13 @@ impl Server {
     }
 
     /// `GET path` over plain HTTP/1.1: the status code and the body.
+    /// `GET /health`, parsed (it must answer 200).
+    pub fn health(&self) -> Result<serde_json::Value> {
+        let (status, body) = self.get("/health")?;
+        anyhow::ensure!(status == 200, "/health answered {status}: {body}");
+        Ok(serde_json::from_str(&body)?)
+    }
+
     pub fn get(&self, path: &str) -> Result<(u16, String)> {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port))?;

@@ -141,10 +141,10 @@ fn a_record_erased_while_the_server_is_stopped_is_gone_when_it_starts() {
     let (gone, photo) = with_photo(&a, "Offline Erasure", "offline");
     let kept = a.create_client(named("Still Here")).unwrap().id;
     sync_book(&a, &server.url());
-    let stored = |server: &Server| -> u64 {
-        let (_, health) = server.get("/health").unwrap();
-        let health: serde_json::Value = serde_json::from_str(&health).unwrap();
-        health["documents_stored"].as_u64().unwrap()
+    let stored = |server: &Server| {
+        server.health().unwrap()["documents_stored"]
+            .as_u64()
+            .unwrap()
     };
     let before = stored(&server);
     let (status, logs) = server.stop().unwrap();

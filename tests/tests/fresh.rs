@@ -166,8 +166,7 @@ fn after_a_restart_a_fresh_device_still_files_whole_records_answered_from_the_st
     held.sort_by_key(|e| e["id"].as_str().unwrap_or_default().to_string());
     assert_eq!(listed, held);
     // Answered without loading a record: only the directory is in memory.
-    let (_, health) = server.get("/health").unwrap();
-    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    let health = server.health().unwrap();
     assert_eq!(health["documents_in_memory"], 1, "{health}");
     // The filed records go on syncing: B's edit of one reaches A.
     b.edit_client(&ids[2], |c| c.notes = "Edited on B".into())
@@ -186,7 +185,6 @@ fn after_a_restart_a_fresh_device_still_files_whole_records_answered_from_the_st
     assert!(got.contains("Called back"), "{got}");
     // Its reply (it holds what the server holds) is heard without loading the record.
     std::thread::sleep(Duration::from_millis(500));
-    let (_, health) = server.get("/health").unwrap();
-    let health: serde_json::Value = serde_json::from_str(&health).unwrap();
+    let health = server.health().unwrap();
     assert_eq!(health["documents_in_memory"], 0, "{health}");
 }

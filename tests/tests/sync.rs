@@ -377,17 +377,12 @@ fn idle_documents_leave_the_server_memory_and_health_says_so() {
     let drafts = (0..40).map(|i| client(&format!("Client {i:02}"))).collect();
     a.create_clients(drafts, "import").unwrap();
     sync_book(&a, &server.url());
-    let health = |server: &Server| -> serde_json::Value {
-        let (status, body) = server.get("/health").unwrap();
-        assert_eq!(status, 200, "{body}");
-        serde_json::from_str(&body).unwrap()
-    };
-    let busy = health(&server);
+    let busy = server.health().unwrap();
     assert_eq!(busy["status"], "ok");
     assert!(busy["documents_stored"].as_u64().unwrap() >= 41, "{busy}");
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
-        let now = health(&server);
+        let now = server.health().unwrap();
         // Nothing stays, the directory neither: it is loaded again when next used.
         if now["documents_in_memory"] == 0 {
             assert_eq!(now["documents_stored"], busy["documents_stored"]);
@@ -422,15 +417,11 @@ fn a_restarted_server_loads_the_directory_only_to_list_a_new_record() {
     )
     .unwrap();
     sync_book(&a, &server.url());
-    let health = |server: &Server| -> serde_json::Value {
-        let (_, health) = server.get("/health").unwrap();
-        serde_json::from_str(&health).unwrap()
-    };
-    let before = health(&server);
+    let before = server.health().unwrap();
     let (status, _) = server.stop().unwrap();
     assert!(status.success());
     let server = Server::start(&data, None).unwrap();
-    let after = health(&server);
+    let after = server.health().unwrap();
     assert_eq!(after["documents_in_memory"], 0, "{after}");
     // Three records, the directory and the settings: kept in the store, not counted again.
     assert_eq!(after["documents_stored"], before["documents_stored"]);
@@ -466,9 +457,7 @@ fn an_import_larger_than_the_memory_cap_is_held_a_part_at_a_time() {
         .collect();
     let ids = a.create_clients(drafts, "import").unwrap();
     sync_book(&a, &server.url());
-    let (status, body) = server.get("/health").unwrap();
-    assert_eq!(status, 200, "{body}");
-    let health: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let health = server.health().unwrap();
     assert!(
         health["documents_stored"].as_u64().unwrap() >= 201,
         "{health}"
