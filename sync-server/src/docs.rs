@@ -88,10 +88,7 @@ fn stored_count(store: &dyn Store) -> Result<usize, ServerError> {
     }
     let counted = store.count(&key!["_docs"]).map_err(ServerError::Store)?;
     store
-        .put(
-            key!["_meta", "stored"],
-            (counted as u64).to_le_bytes().to_vec(),
-        )
+        .apply(vec![ServerDocs::stored_entry(counted)])
         .map_err(ServerError::Store)?;
     Ok(counted)
 }
