@@ -99,6 +99,9 @@ pub struct HubThread {
     pub die_before_write: Option<u32>,
 }
 
+/// A directory entry: the id a document is listed under, and its kind.
+type Entry = (DocumentId, String);
+
 /// What the hub knows of each connection.
 struct Conn {
     out: UnboundedSender<Outgoing>,
@@ -343,8 +346,8 @@ impl HubThread {
     /// listed in the round that first wrote it (the entry and the document are written
     /// together), so only one new to the store loads its directory.
     fn list_new(&mut self, outs: &[Out], listed: &mut HashSet<DocumentId>) -> Vec<Out> {
-        let mut new: HashMap<DocumentId, Vec<(DocumentId, String)>> = HashMap::new();
-        let mut ids: HashMap<DocumentId, Vec<DocumentId>> = HashMap::new();
+        // Per directory: each new document, with its entry (the id it is listed under, kind).
+        let mut new: HashMap<DocumentId, Vec<(DocumentId, Entry)>> = HashMap::new();
         for out in outs {
             let Action::Changed(id) = &out.action else {
                 continue;
@@ -384,12 +387,11 @@ impl HubThread {
             }
             let kind = kind.map(|k| k.as_str().to_string()).unwrap_or_default();
             listed.insert(*id);
-            new.entry(dir).or_default().push((named, kind));
-            ids.entry(dir).or_default().push(*id);
+            new.entry(dir).or_default().push((*id, (named, kind)));
         }
         let mut outs = Vec::new();
-        for (dir, entries) in new {
-            let ids = ids.remove(&dir).unwrap_or_default();
+        for (dir, docs) in new {
+            let (ids, entries): (Vec<DocumentId>, Vec<_>) = docs.into_iter().unzip();
             let added = match self.hub.documents().directory(&dir, true) {
                 Some(doc) => directory::add(doc, entries, "list"),
                 None => Err(fiche_core::Error::Corrupt {
