@@ -245,6 +245,18 @@ impl Server {
         Ok((status, self.logs()))
     }
 
+    /// Stops the server (SIGTERM), which must exit cleanly, and starts it again on the same
+    /// data directory (on a free port).
+    pub fn restart(self) -> Result<Server> {
+        let data = self.data_dir.clone();
+        let (status, logs) = self.stop()?;
+        anyhow::ensure!(
+            status.success(),
+            "fiche-server exited with {status}: {logs}"
+        );
+        Server::start(&data, None)
+    }
+
     fn logs(&mut self) -> String {
         self.stderr
             .take()

@@ -141,11 +141,8 @@ fn after_a_restart_a_fresh_device_still_files_whole_records_answered_from_the_st
             .unwrap();
     }
     sync_book(&a, &server.url());
-    let (status, _) = server.stop().unwrap();
-    assert!(status.success());
-
     // Nothing in memory now: every answer comes from what the store keeps.
-    let server = Server::start(&data, None).unwrap();
+    let server = server.restart().unwrap();
     let b = device(&tmp.path().join("b"));
     let report = sync_book(&b, &server.url());
     assert_eq!(report.created, 30, "{report:?}");
@@ -176,11 +173,7 @@ fn after_a_restart_a_fresh_device_still_files_whole_records_answered_from_the_st
     assert_eq!(a.client(&ids[2]).unwrap().notes, "Edited on B");
 
     // The JavaScript client reads an edited record answered from the store.
-    let server = {
-        let (status, _) = server.stop().unwrap();
-        assert!(status.success());
-        Server::start(&data, None).unwrap()
-    };
+    let server = server.restart().unwrap();
     let got = js_ok(&["get", "--url", &server.url(), "--doc", &ids[4].url()]).unwrap();
     assert!(got.contains("Called back"), "{got}");
     // Its reply (it holds what the server holds) is heard without loading the record.

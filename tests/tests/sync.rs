@@ -418,9 +418,7 @@ fn a_restarted_server_loads_the_directory_only_to_list_a_new_record() {
     .unwrap();
     sync_book(&a, &server.url());
     let before = server.health().unwrap();
-    let (status, _) = server.stop().unwrap();
-    assert!(status.success());
-    let server = Server::start(&data, None).unwrap();
+    let server = server.restart().unwrap();
     let after = server.health().unwrap();
     assert_eq!(after["documents_in_memory"], 0, "{after}");
     // Three records, the directory and the settings: kept in the store, not counted again.
