@@ -57,6 +57,9 @@ pub struct ServerDocs {
     /// The preview of the last document answered from what the store keeps for fresh
     /// devices (asked for right after the answer).
     kept_preview: Option<(DocumentId, Vec<ChangeHash>, Preview)>,
+    /// Small writes that go with the next flush, in the same durable write as the documents
+    /// (a document stored but not listed is marked so in the write that stores it).
+    marks: Vec<Write>,
 }
 
 /// The sync data of a `request` from a peer with an empty document.
@@ -115,7 +118,28 @@ impl ServerDocs {
             stored,
             fresh_request: fresh_request(),
             kept_preview: None,
+            marks: Vec::new(),
         })
+    }
+
+    /// The documents stored but not listed in their directory (adding them failed): they
+    /// are listed when they next change, after a restart too.
+    pub fn unlisted(&self) -> Result<HashSet<DocumentId>, ServerError> {
+        let keys = self
+            .store
+            .keys(&key!["_unlisted"])
+            .map_err(ServerError::Store)?;
+        Ok(keys.iter().filter_map(|k| k.get(1)?.parse().ok()).collect())
+    }
+
+    /// Marks a document as not listed in its directory, or no longer so, with the next flush.
+    pub fn mark_unlisted(&mut self, id: &DocumentId, unlisted: bool) {
+        let key = key!["_unlisted", id];
+        self.marks.push(if unlisted {
+            Write::Put(key, Vec::new())
+        } else {
+            Write::Delete(key)
+        });
     }
 
     /// How many documents the store holds.
@@ -227,6 +251,11 @@ impl ServerDocs {
             self.loaded.insert(*id, Slot::new(doc, Vec::new()));
             self.touched.insert(*id);
         }
+        // One whose stored bytes cannot be read is never written: entries added to it in
+        // memory (where a device's own copy of it may have landed) would be lost.
+        if self.broken.contains(id) {
+            return None;
+        }
         self.loaded.get_mut(id).map(|s| &mut s.doc)
     }
 
@@ -259,18 +288,24 @@ impl ServerDocs {
     /// Returns the ids written.
     pub fn flush(&mut self) -> Result<Vec<DocumentId>, ServerError> {
         let touched: Vec<DocumentId> = self.touched.drain().collect();
-        match self.flush_these(&touched) {
+        let marks = std::mem::take(&mut self.marks);
+        match self.flush_these(&touched, marks.clone()) {
             Ok(written) => Ok(written),
             Err(e) => {
                 // Not written: they are tried again next time.
                 self.touched.extend(touched);
+                self.marks.splice(0..0, marks);
                 Err(e)
             }
         }
     }
 
-    fn flush_these(&mut self, ids: &[DocumentId]) -> Result<Vec<DocumentId>, ServerError> {
-        let mut writes: Vec<Write> = Vec::new();
+    fn flush_these(
+        &mut self,
+        ids: &[DocumentId],
+        marks: Vec<Write>,
+    ) -> Result<Vec<DocumentId>, ServerError> {
+        let mut writes: Vec<Write> = marks;
         let mut written = Vec::new();
         let store = self.store.as_ref();
         for id in ids {

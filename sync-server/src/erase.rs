@@ -118,6 +118,7 @@ impl HubThread {
         writes.push(Write::Delete(key!["_docs", id]));
         writes.push(Write::Delete(key!["_assigned", id]));
         writes.push(Write::Delete(key!["_linked", id]));
+        writes.push(Write::Delete(key!["_unlisted", id]));
         let entries = writes.len();
         let tombstone = Tombstone {
             at: time::OffsetDateTime::now_utc().unix_timestamp(),
@@ -142,6 +143,7 @@ impl HubThread {
         store.apply(writes)?;
         self.hub.documents().forget(&id);
         self.tombstones.ids.insert(id);
+        self.unlisted.remove(&id);
         let members = self.assignments.forget(&id);
         let mut outs = self.hub.erased(&id);
         let directories = std::iter::once(scoped(&org, directory_id()))

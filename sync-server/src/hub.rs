@@ -90,7 +90,7 @@ pub struct HubThread {
     pub owners: Owners,
     pub assignments: Assignments,
     /// Documents written without their directory entry (adding it failed): the store holding
-    /// them does not mean they are listed.
+    /// them does not mean they are listed. Marked in the store too (`_unlisted`), read at start.
     pub unlisted: HashSet<DocumentId>,
     /// Erased records: nothing about them is taken or relayed again.
     pub tombstones: Tombstones,
@@ -367,7 +367,7 @@ impl HubThread {
             }
             if let Err(e) = self.owners.ensure(dir, &org) {
                 tracing::error!(error = %e, "cannot record a directory's owner");
-                self.unlisted.insert(*id);
+                self.not_listed(id);
                 continue;
             }
             // Peers know the organisation's settings by the well-known id.
@@ -402,7 +402,9 @@ impl HubThread {
             match added {
                 Ok(n) => {
                     for id in &ids {
-                        self.unlisted.remove(id);
+                        if self.unlisted.remove(id) {
+                            self.hub.documents().mark_unlisted(id, false);
+                        }
                     }
                     if n > 0 {
                         outs.extend(self.hub.changed(&dir, None));
@@ -413,12 +415,20 @@ impl HubThread {
                     tracing::error!(error = %e, "cannot add to the directory");
                     for id in ids {
                         listed.remove(&id);
-                        self.unlisted.insert(id);
+                        self.not_listed(&id);
                     }
                 }
             }
         }
         outs
+    }
+
+    /// Keeps a document that could not be listed to be listed when it next changes, marked
+    /// in the store with the write that stores it (so a restart does not forget it).
+    fn not_listed(&mut self, id: &DocumentId) {
+        if self.unlisted.insert(*id) {
+            self.hub.documents().mark_unlisted(id, true);
+        }
     }
 
     /// Follows changed records' assignments (and the contacts they link) into their members'

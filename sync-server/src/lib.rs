@@ -120,6 +120,7 @@ fn hub_thread(
     let (peer, actor) = identity(store.as_ref())?;
     let mut docs = docs::ServerDocs::new(store.clone(), actor)?;
     docs.ensure_directory()?;
+    let unlisted = docs.unlisted()?;
     let metadata = PeerMetadata {
         storage_id: Some(peer.clone()),
         is_ephemeral: false,
@@ -132,7 +133,7 @@ fn hub_thread(
         most_loaded,
         owners: access::Owners::load(store.clone())?,
         assignments: assign::Assignments::load(store.clone())?,
-        unlisted: Default::default(),
+        unlisted,
         tombstones: erase::Tombstones::load(store.as_ref())?,
         die_before_write: None,
     })

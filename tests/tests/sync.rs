@@ -438,6 +438,82 @@ fn a_restarted_server_loads_the_directory_only_to_list_a_new_record() {
     );
 }
 
+/// A record the server could not list (its directory unreadable) is listed when it next
+/// changes, even after a restart in between: the store marks it, in the write that stores it.
+#[test]
+fn a_record_that_could_not_be_listed_is_listed_after_a_restart() {
+    use fiche_core::store::{SledStore, Store};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let server = Server::start(&data, None).unwrap();
+    let a = device(&tmp.path().join("a"));
+    a.create_clients(vec![client("Before")], "walk-in").unwrap();
+    sync_book(&a, &server.url());
+    let (status, logs) = server.stop().unwrap();
+    assert!(status.success(), "{logs}");
+
+    // The directory's stored chunks, swapped for bytes that do not load.
+    let dir = fiche_core::directory::directory_id();
+    let chunks: Vec<(Vec<String>, Vec<u8>)> = {
+        let store = SledStore::open(&data).unwrap();
+        let chunks: Vec<_> = store
+            .scan(&fiche_core::key![dir])
+            .unwrap()
+            .into_iter()
+            .filter(|(k, _)| {
+                k.get(1)
+                    .is_some_and(|p| p == "snapshot" || p == "incremental")
+            })
+            .collect();
+        assert!(!chunks.is_empty(), "no stored directory");
+        for (k, _) in &chunks {
+            store
+                .put(k.clone(), b"not an automerge document".to_vec())
+                .unwrap();
+        }
+        chunks
+    };
+    let server = Server::start(&data, None).unwrap();
+    let during = a.create_clients(vec![client("During")], "walk-in").unwrap();
+    sync_book(&a, &server.url());
+    let (status, logs) = server.stop().unwrap();
+    assert!(status.success(), "{logs}");
+    assert!(logs.contains("cannot add to the directory"), "{logs}");
+
+    // The directory mended, the server restarted: the record is listed when it next changes.
+    {
+        let store = SledStore::open(&data).unwrap();
+        let marked = store.keys(&fiche_core::key!["_unlisted"]).unwrap();
+        assert_eq!(
+            marked,
+            vec![vec!["_unlisted".to_string(), during[0].to_string()]]
+        );
+        for (k, v) in chunks {
+            store.put(k, v).unwrap();
+        }
+    }
+    let server = Server::start(&data, None).unwrap();
+    a.edit_client(&during[0], |c| c.name.display = "During, renamed".into())
+        .unwrap();
+    sync_book(&a, &server.url());
+    let b = device(&tmp.path().join("b"));
+    sync_book(&b, &server.url());
+    let mut got = names(&b);
+    got.sort();
+    assert_eq!(
+        got,
+        ["Before", "During, renamed"],
+        "what a fresh device learnt"
+    );
+    let (status, logs) = server.stop().unwrap();
+    assert!(status.success(), "{logs}");
+    let store = SledStore::open(&data).unwrap();
+    assert!(store
+        .keys(&fiche_core::key!["_unlisted"])
+        .unwrap()
+        .is_empty());
+}
+
 /// An import larger than the documents the server may hold: the least recently used leave
 /// memory as it goes, and nothing is lost.
 #[test]
