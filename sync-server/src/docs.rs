@@ -190,6 +190,9 @@ impl ServerDocs {
         self.touched.remove(id);
         self.broken.remove(id);
         self.loaded.remove(id);
+        let mark = key!["_unlisted", id];
+        self.marks
+            .retain(|w| !matches!(w, Write::Put(k, _) | Write::Delete(k) if *k == mark));
         self.stored = self.stored.saturating_sub(1);
     }
 

@@ -352,7 +352,8 @@ impl HubThread {
             let Action::Changed(id) = &out.action else {
                 continue;
             };
-            if listed.contains(id) {
+            // An erased record (erased mid-round, after a change to it) is never listed.
+            if listed.contains(id) || self.tombstones.contains(id) {
                 continue;
             }
             // Stored means listed, unless listing it failed (then it is tried again).

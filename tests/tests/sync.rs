@@ -480,6 +480,11 @@ fn a_record_that_could_not_be_listed_is_listed_after_a_restart() {
     assert!(status.success(), "{logs}");
     assert!(logs.contains("cannot add to the directory"), "{logs}");
 
+    // The device's own copy of the directory does not list it either (else the device, not
+    // the server, would list it below).
+    let own = fiche_core::directory::entries(&a.document(&dir).unwrap());
+    assert!(!own.contains_key(&during[0]), "{own:?}");
+
     // The directory mended, the server restarted: the record is listed when it next changes.
     {
         let store = SledStore::open(&data).unwrap();
