@@ -159,6 +159,11 @@ impl ServerDocs {
 
     fn slot(&mut self, id: &DocumentId) -> Option<&mut Slot> {
         if !self.loaded.contains_key(id) {
+            // Stored bytes that could not be read are not read again (until a restart): a
+            // damaged directory can be tens of MiB, parsed in vain at every attempt.
+            if self.broken.contains(id) {
+                return None;
+            }
             match docstore::load(self.store.as_ref(), id) {
                 Ok(Some(doc)) => {
                     let saved = doc.get_heads();
