@@ -452,27 +452,7 @@ fn a_record_that_could_not_be_listed_is_listed_after_a_restart() {
     let (status, logs) = server.stop().unwrap();
     assert!(status.success(), "{logs}");
 
-    // The directory's stored chunks, swapped for bytes that do not load.
-    let dir = fiche_core::directory::directory_id();
-    let chunks: Vec<(Vec<String>, Vec<u8>)> = {
-        let store = SledStore::open(&data).unwrap();
-        let chunks: Vec<_> = store
-            .scan(&fiche_core::key![dir])
-            .unwrap()
-            .into_iter()
-            .filter(|(k, _)| {
-                k.get(1)
-                    .is_some_and(|p| p == "snapshot" || p == "incremental")
-            })
-            .collect();
-        assert!(!chunks.is_empty(), "no stored directory");
-        for (k, _) in &chunks {
-            store
-                .put(k.clone(), b"not an automerge document".to_vec())
-                .unwrap();
-        }
-        chunks
-    };
+    let chunks = damage_directory(&data);
     let server = Server::start(&data, None).unwrap();
     let during = a.create_clients(vec![client("During")], "walk-in").unwrap();
     sync_book(&a, &server.url());
@@ -482,17 +462,14 @@ fn a_record_that_could_not_be_listed_is_listed_after_a_restart() {
 
     // The device's own copy of the directory does not list it either (else the device, not
     // the server, would list it below).
+    let dir = fiche_core::directory::directory_id();
     let own = fiche_core::directory::entries(&a.document(&dir).unwrap());
     assert!(!own.contains_key(&during[0]), "{own:?}");
 
     // The directory mended, the server restarted: the record is listed when it next changes.
+    assert_eq!(unlisted(&data), vec![during[0].to_string()]);
     {
         let store = SledStore::open(&data).unwrap();
-        let marked = store.keys(&fiche_core::key!["_unlisted"]).unwrap();
-        assert_eq!(
-            marked,
-            vec![vec!["_unlisted".to_string(), during[0].to_string()]]
-        );
         for (k, v) in chunks {
             store.put(k, v).unwrap();
         }
@@ -512,11 +489,66 @@ fn a_record_that_could_not_be_listed_is_listed_after_a_restart() {
     );
     let (status, logs) = server.stop().unwrap();
     assert!(status.success(), "{logs}");
-    let store = SledStore::open(&data).unwrap();
-    assert!(store
-        .keys(&fiche_core::key!["_unlisted"])
+    assert!(unlisted(&data).is_empty());
+}
+
+/// A directory that cannot be read is read once, not again for each record to list.
+#[test]
+fn a_damaged_directory_is_read_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let (status, logs) = Server::start(&data, None).unwrap().stop().unwrap();
+    assert!(status.success(), "{logs}");
+    damage_directory(&data);
+    let server = Server::start(&data, None).unwrap();
+    let mut ids = Vec::new();
+    for name in ["First", "Second"] {
+        let json = format!(r#"{{"name":"{name}"}}"#);
+        let url = fiche_tests::js_ok(&["create", "--url", &server.url(), "--json", &json]).unwrap();
+        ids.push(url.parse::<DocumentId>().unwrap().to_string());
+    }
+    let (status, logs) = server.stop().unwrap();
+    assert!(status.success(), "{logs}");
+    assert_eq!(
+        logs.matches("cannot add to the directory").count(),
+        2,
+        "{logs}"
+    );
+    assert_eq!(logs.matches("answered as unavailable").count(), 1, "{logs}");
+    ids.sort();
+    assert_eq!(unlisted(&data), ids);
+}
+
+/// Swaps the open directory's stored chunks (server stopped) for bytes that do not load;
+/// returns them as they were.
+fn damage_directory(data: &std::path::Path) -> Vec<(Vec<String>, Vec<u8>)> {
+    use fiche_core::store::{SledStore, Store};
+    let store = SledStore::open(data).unwrap();
+    let dir = fiche_core::directory::directory_id();
+    let chunks: Vec<_> = store
+        .scan(&fiche_core::key![dir])
         .unwrap()
-        .is_empty());
+        .into_iter()
+        .filter(|(k, _)| {
+            k.get(1)
+                .is_some_and(|p| p == "snapshot" || p == "incremental")
+        })
+        .collect();
+    assert!(!chunks.is_empty(), "no stored directory");
+    for (k, _) in &chunks {
+        store
+            .put(k.clone(), b"not an automerge document".to_vec())
+            .unwrap();
+    }
+    chunks
+}
+
+/// The ids marked as stored but not listed (server stopped), in key order.
+fn unlisted(data: &std::path::Path) -> Vec<String> {
+    use fiche_core::store::{SledStore, Store};
+    let store = SledStore::open(data).unwrap();
+    let keys = store.keys(&fiche_core::key!["_unlisted"]).unwrap();
+    keys.into_iter().filter_map(|k| k.get(1).cloned()).collect()
 }
 
 /// An import larger than the documents the server may hold: the least recently used leave
