@@ -212,30 +212,42 @@ fn administer(data_dir: &std::path::Path, command: AdminCommand) -> anyhow::Resu
     Ok(())
 }
 
-/// Completes on Ctrl-C or SIGTERM.
-async fn stop_signal() {
-    let ctrl_c = async {
+/// Completes on Ctrl-C or SIGTERM. The handlers are set now, before the server says it is
+/// ready, so that a stop sent right after that line is a clean stop, not the default death.
+fn stop_signal() -> impl std::future::Future<Output = ()> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let wait = |kind: SignalKind, name: &'static str| {
+            let registered = signal(kind);
+            async move {
+                match registered {
+                    Ok(mut s) => {
+                        s.recv().await;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "cannot listen for {name}");
+                        std::future::pending::<()>().await;
+                    }
+                }
+            }
+        };
+        let (term, int) = (
+            wait(SignalKind::terminate(), "SIGTERM"),
+            wait(SignalKind::interrupt(), "Ctrl-C"),
+        );
+        async move {
+            tokio::select! {
+                _ = term => {}
+                _ = int => {}
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    async {
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::error!(error = %e, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
     }
 }
