@@ -26,6 +26,15 @@ fn names(book: &Book) -> Vec<String> {
         .collect()
 }
 
+/// What a fresh device in `dir` learns from the server: its clients' names, sorted.
+fn fresh_names(dir: &std::path::Path, url: &str) -> Vec<String> {
+    let fresh = device(dir);
+    sync_book(&fresh, url);
+    let mut got = names(&fresh);
+    got.sort();
+    got
+}
+
 /// A linear congruential generator, so every seed replays the same edits.
 struct Rng(u64);
 impl Rng {
@@ -427,12 +436,8 @@ fn a_restarted_server_loads_the_directory_only_to_list_a_new_record() {
     a.create_clients(vec![client("After the restart")], "walk-in")
         .unwrap();
     sync_book(&a, &server.url());
-    let b = device(&tmp.path().join("b"));
-    sync_book(&b, &server.url());
-    let mut got = names(&b);
-    got.sort();
     assert_eq!(
-        got,
+        fresh_names(&tmp.path().join("b"), &server.url()),
         ["After the restart", "Before 0", "Before 1", "Before 2"],
         "what a fresh device learnt from the directory"
     );
@@ -478,12 +483,8 @@ fn a_record_that_could_not_be_listed_is_listed_after_a_restart() {
     a.edit_client(&during[0], |c| c.name.display = "During, renamed".into())
         .unwrap();
     sync_book(&a, &server.url());
-    let b = device(&tmp.path().join("b"));
-    sync_book(&b, &server.url());
-    let mut got = names(&b);
-    got.sort();
     assert_eq!(
-        got,
+        fresh_names(&tmp.path().join("b"), &server.url()),
         ["Before", "During, renamed"],
         "what a fresh device learnt"
     );
