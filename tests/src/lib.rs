@@ -133,7 +133,6 @@ impl Server {
         self.child.id()
     }
 
-    /// `GET path` over plain HTTP/1.1: the status code and the body.
     /// `GET /health`, parsed (it must answer 200).
     pub fn health(&self) -> Result<serde_json::Value> {
         let (status, body) = self.get("/health")?;
@@ -141,6 +140,7 @@ impl Server {
         Ok(serde_json::from_str(&body)?)
     }
 
+    /// `GET path` over plain HTTP/1.1: the status code and the body.
     pub fn get(&self, path: &str) -> Result<(u16, String)> {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", self.port))?;
@@ -245,15 +245,21 @@ impl Server {
         Ok((status, self.logs()))
     }
 
-    /// Stops the server (SIGTERM), which must exit cleanly, and starts it again on the same
-    /// data directory (on a free port).
-    pub fn restart(self) -> Result<Server> {
-        let data = self.data_dir.clone();
+    /// Stops the server (SIGTERM), which must exit cleanly; returns its logs.
+    pub fn stop_cleanly(self) -> Result<String> {
         let (status, logs) = self.stop()?;
         anyhow::ensure!(
             status.success(),
             "fiche-server exited with {status}: {logs}"
         );
+        Ok(logs)
+    }
+
+    /// Stops the server (SIGTERM), which must exit cleanly, and starts it again on the same
+    /// data directory (on a free port).
+    pub fn restart(self) -> Result<Server> {
+        let data = self.data_dir.clone();
+        self.stop_cleanly()?;
         Server::start(&data, None)
     }
 

@@ -118,8 +118,7 @@ fn an_erased_client_leaves_only_a_tombstone_and_every_device_deletes_it() {
     let audit = admin(&data, &["audit"]).unwrap();
     assert!(audit.contains("record erased") && audit.contains("the client asked"));
     assert!(!audit.contains("Erasable"), "{audit}");
-    let (status, logs) = server.stop().unwrap();
-    assert!(status.success(), "{logs}");
+    server.stop_cleanly().unwrap();
 
     // Nothing of it is left anywhere: only the tombstone names its id, and no stored byte
     // holds the client's name.
@@ -147,8 +146,7 @@ fn a_record_erased_while_the_server_is_stopped_is_gone_when_it_starts() {
             .unwrap()
     };
     let before = stored(&server);
-    let (status, logs) = server.stop().unwrap();
-    assert!(status.success(), "{logs}");
+    server.stop_cleanly().unwrap();
 
     // No server runs: the admin command works on the store itself.
     let said = admin(&data, &["record-erase", &gone.to_string()]).unwrap();

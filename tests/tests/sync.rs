@@ -329,8 +329,7 @@ fn sigterm_closes_connections_and_writes_everything() {
     sync_book(&a, &server.url());
     let (mut watch, mut lines) = watch(&tmp.path().join("w"), &server.url()).unwrap();
     assert!(lines.by_ref().any(|l| l.contains("up to date")));
-    let (status, logs) = server.stop().unwrap();
-    assert!(status.success(), "{status}: {logs}");
+    let logs = server.stop_cleanly().unwrap();
     assert!(logs.contains("stopped"), "{logs}");
     // The watching device noticed and is trying again.
     assert!(lines.any(|l| l.starts_with("offline")));
@@ -454,15 +453,13 @@ fn a_record_that_could_not_be_listed_is_listed_after_a_restart() {
     let a = device(&tmp.path().join("a"));
     a.create_clients(vec![client("Before")], "walk-in").unwrap();
     sync_book(&a, &server.url());
-    let (status, logs) = server.stop().unwrap();
-    assert!(status.success(), "{logs}");
+    server.stop_cleanly().unwrap();
 
     let chunks = damage_directory(&data);
     let server = Server::start(&data, None).unwrap();
     let during = a.create_clients(vec![client("During")], "walk-in").unwrap();
     sync_book(&a, &server.url());
-    let (status, logs) = server.stop().unwrap();
-    assert!(status.success(), "{logs}");
+    let logs = server.stop_cleanly().unwrap();
     assert!(logs.contains("cannot add to the directory"), "{logs}");
 
     // The device's own copy of the directory does not list it either (else the device, not
@@ -488,8 +485,7 @@ fn a_record_that_could_not_be_listed_is_listed_after_a_restart() {
         ["Before", "During, renamed"],
         "what a fresh device learnt"
     );
-    let (status, logs) = server.stop().unwrap();
-    assert!(status.success(), "{logs}");
+    server.stop_cleanly().unwrap();
     assert!(unlisted(&data).is_empty());
 }
 
@@ -501,8 +497,9 @@ fn a_stop_right_after_the_ready_line_is_clean() {
     let tmp = tempfile::tempdir().unwrap();
     for i in 0..10 {
         let server = Server::start(&tmp.path().join(i.to_string()), None).unwrap();
-        let (status, logs) = server.stop().unwrap();
-        assert!(status.success(), "start {i}: {status}: {logs}");
+        server
+            .stop_cleanly()
+            .unwrap_or_else(|e| panic!("start {i}: {e:#}"));
     }
 }
 
@@ -511,8 +508,7 @@ fn a_stop_right_after_the_ready_line_is_clean() {
 fn a_damaged_directory_is_read_once() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("server");
-    let (status, logs) = Server::start(&data, None).unwrap().stop().unwrap();
-    assert!(status.success(), "{logs}");
+    Server::start(&data, None).unwrap().stop_cleanly().unwrap();
     damage_directory(&data);
     let server = Server::start(&data, None).unwrap();
     let mut ids = Vec::new();
@@ -521,8 +517,7 @@ fn a_damaged_directory_is_read_once() {
         let url = fiche_tests::js_ok(&["create", "--url", &server.url(), "--json", &json]).unwrap();
         ids.push(url.parse::<DocumentId>().unwrap().to_string());
     }
-    let (status, logs) = server.stop().unwrap();
-    assert!(status.success(), "{logs}");
+    let logs = server.stop_cleanly().unwrap();
     assert_eq!(
         logs.matches("cannot add to the directory").count(),
         2,
