@@ -250,19 +250,20 @@ impl ServerDocs {
 
     /// A directory (the open one, or an organisation's), loaded, or created when `create`.
     pub fn directory(&mut self, id: &DocumentId, create: bool) -> Option<&mut Automerge> {
-        if self.slot(id).is_none() {
-            // Never a new, empty one in place of a stored one that cannot be read.
-            if !create || self.broken.contains(id) {
+        let found = self.slot(id).is_some();
+        // One whose stored bytes cannot be read is never written: never a new, empty one in
+        // its place, and never added to (a device's own copy of it may have landed in memory;
+        // the entries would be lost).
+        if self.broken.contains(id) {
+            return None;
+        }
+        if !found {
+            if !create {
                 return None;
             }
             let doc = directory::create(self.actor.clone()).ok()?;
             self.loaded.insert(*id, Slot::new(doc, Vec::new()));
             self.touched.insert(*id);
-        }
-        // One whose stored bytes cannot be read is never written: entries added to it in
-        // memory (where a device's own copy of it may have landed) would be lost.
-        if self.broken.contains(id) {
-            return None;
         }
         self.loaded.get_mut(id).map(|s| &mut s.doc)
     }
