@@ -10,7 +10,7 @@ use automerge::{ActorId, Automerge, ChangeHash};
 use fiche_core::directory;
 use fiche_core::docstore;
 use fiche_core::protocol::{Documents, Preview};
-use fiche_core::store::{Store, Write};
+use fiche_core::store::{Key, Store, Write};
 use fiche_core::{key, DocumentId};
 
 use crate::error::ServerError;
@@ -132,9 +132,14 @@ impl ServerDocs {
         Ok(keys.iter().filter_map(|k| k.get(1)?.parse().ok()).collect())
     }
 
+    /// The key that marks `id` as stored but not listed.
+    pub fn unlisted_key(id: &DocumentId) -> Key {
+        key!["_unlisted", id]
+    }
+
     /// Marks a document as not listed in its directory, or no longer so, with the next flush.
     pub fn mark_unlisted(&mut self, id: &DocumentId, unlisted: bool) {
-        let key = key!["_unlisted", id];
+        let key = Self::unlisted_key(id);
         self.marks.push(if unlisted {
             Write::Put(key, Vec::new())
         } else {
@@ -195,7 +200,7 @@ impl ServerDocs {
         self.touched.remove(id);
         self.broken.remove(id);
         self.loaded.remove(id);
-        let mark = key!["_unlisted", id];
+        let mark = Self::unlisted_key(id);
         self.marks
             .retain(|w| !matches!(w, Write::Put(k, _) | Write::Delete(k) if *k == mark));
         self.stored = self.stored.saturating_sub(1);

@@ -118,7 +118,7 @@ impl HubThread {
         writes.push(Write::Delete(key!["_docs", id]));
         writes.push(Write::Delete(key!["_assigned", id]));
         writes.push(Write::Delete(key!["_linked", id]));
-        writes.push(Write::Delete(key!["_unlisted", id]));
+        writes.push(Write::Delete(ServerDocs::unlisted_key(&id)));
         let entries = writes.len();
         let tombstone = Tombstone {
             at: time::OffsetDateTime::now_utc().unix_timestamp(),
