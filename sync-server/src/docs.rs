@@ -302,24 +302,18 @@ impl ServerDocs {
     /// Returns the ids written.
     pub fn flush(&mut self) -> Result<Vec<DocumentId>, ServerError> {
         let touched: Vec<DocumentId> = self.touched.drain().collect();
-        let marks = std::mem::take(&mut self.marks);
-        match self.flush_these(&touched, marks.clone()) {
+        match self.flush_these(&touched) {
             Ok(written) => Ok(written),
             Err(e) => {
-                // Not written: they are tried again next time.
+                // Not written: they are tried again next time (the marks stay queued).
                 self.touched.extend(touched);
-                self.marks.splice(0..0, marks);
                 Err(e)
             }
         }
     }
 
-    fn flush_these(
-        &mut self,
-        ids: &[DocumentId],
-        marks: Vec<Write>,
-    ) -> Result<Vec<DocumentId>, ServerError> {
-        let mut writes: Vec<Write> = marks;
+    fn flush_these(&mut self, ids: &[DocumentId]) -> Result<Vec<DocumentId>, ServerError> {
+        let mut writes: Vec<Write> = self.marks.clone();
         let mut written = Vec::new();
         let store = self.store.as_ref();
         for id in ids {
@@ -354,6 +348,7 @@ impl ServerDocs {
             writes.push(Self::stored_entry(self.stored + new));
         }
         self.store.apply(writes).map_err(ServerError::Store)?;
+        self.marks.clear();
         for id in &written {
             if let Some(slot) = self.loaded.get_mut(id) {
                 if slot.saved.is_empty() {
