@@ -5,7 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result};
+use anyhow::Result;
+pub use fiche_tests::Memory;
 use fiche_tests::{JsServer, Server};
 
 /// Which server a run measures.
@@ -110,35 +111,4 @@ pub fn data_dir(target: &Target, dir: &Path) -> PathBuf {
         Target::Reference => "reference",
         Target::External { .. } => "external",
     })
-}
-
-/// Resident memory of a process, from /proc: now and at its peak, in bytes.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct Memory {
-    pub rss: u64,
-    pub peak: u64,
-}
-
-impl Memory {
-    pub fn of(pid: u32) -> Result<Self> {
-        let path = format!("/proc/{pid}/status");
-        let status =
-            std::fs::read_to_string(&path).with_context(|| format!("cannot read {path}"))?;
-        let field = |name: &str| -> Result<u64> {
-            let line = status
-                .lines()
-                .find(|l| l.starts_with(name))
-                .with_context(|| format!("{path} has no {name}"))?;
-            let kib: u64 = line
-                .split_whitespace()
-                .nth(1)
-                .and_then(|v| v.parse().ok())
-                .with_context(|| format!("cannot read {line:?}"))?;
-            Ok(kib * 1024)
-        };
-        Ok(Self {
-            rss: field("VmRSS:")?,
-            peak: field("VmHWM:")?,
-        })
-    }
 }

@@ -8,7 +8,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+mod memory;
 pub mod raw;
+
+pub use memory::Memory;
 
 /// Where cargo put the workspace's binaries: beside this executable, or beside the `deps/`
 /// folder a test executable runs from.

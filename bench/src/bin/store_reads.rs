@@ -12,6 +12,7 @@ use anyhow::{Context, Result};
 use clap::Parser;
 use fiche_core::store::{SledStore, Store};
 use fiche_core::{docstore, key, DocumentId};
+use fiche_tests::Memory;
 
 #[derive(Parser)]
 #[command(about = "RSS of a process that reads records from a fiche-server store")]
@@ -45,10 +46,10 @@ fn main() -> Result<()> {
         return Ok(());
     }
     let ids = list(&args)?;
-    let before = rss_kib()?;
+    let before = own_kib()?;
     let store = SledStore::open_with_cache(&args.data_dir, args.cache_mib << 20)
         .context("opening the store")?;
-    let opened = rss_kib()?;
+    let opened = own_kib()?;
     let (mut read, mut bytes) = (0usize, 0usize);
     for id in &ids {
         docstore::heads(&store, id)?.context("a listed record without heads")?;
@@ -56,7 +57,7 @@ fn main() -> Result<()> {
         bytes += chunks.iter().map(Vec::len).sum::<usize>();
         read += 1;
     }
-    let after = rss_kib()?;
+    let after = own_kib()?;
     println!("sled cache {} MiB", args.cache_mib);
     println!("RSS before opening the store: {before:>7} KiB");
     println!(
@@ -96,12 +97,7 @@ fn list(args: &Args) -> Result<Vec<DocumentId>> {
         .collect()
 }
 
-/// The resident memory of this process (`/proc/self/status`, VmRSS), in KiB.
-fn rss_kib() -> Result<usize> {
-    let status = std::fs::read_to_string("/proc/self/status")?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.split_whitespace().next()?.parse().ok())
-        .context("no VmRSS in /proc/self/status")
+/// The resident memory of this process, in KiB.
+fn own_kib() -> Result<usize> {
+    Ok((Memory::own()?.rss >> 10) as usize)
 }

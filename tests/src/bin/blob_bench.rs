@@ -6,19 +6,9 @@
 
 use std::time::Instant;
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use fiche_core::blob::transfer::Transfer;
-use fiche_tests::{device, Server};
-
-/// Peak resident memory of a process, in KiB (`VmHWM`).
-fn peak_kib(pid: &str) -> Result<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .context("no VmHWM")
-}
+use fiche_tests::{device, Memory, Server};
 
 fn main() -> Result<()> {
     let size: usize = std::env::args()
@@ -42,7 +32,7 @@ fn main() -> Result<()> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let before = peak_kib("self")?;
+    let before = Memory::own()?.peak;
 
     let a = device(&tmp.path().join("a"));
     let started = Instant::now();
@@ -76,9 +66,9 @@ fn main() -> Result<()> {
     );
     println!(
         "  peak memory: devices' process {} MiB (was {} MiB before), server {} MiB",
-        peak_kib("self")? / 1024,
-        before / 1024,
-        peak_kib(&server.pid().to_string())? / 1024
+        Memory::own()?.peak >> 20,
+        before >> 20,
+        Memory::of(server.pid())?.peak >> 20
     );
     Ok(())
 }
