@@ -214,6 +214,11 @@ impl HubThread {
                         self.write();
                         let answer = match self.erase(id, &actor, &reason) {
                             Ok((erasure, o)) => {
+                                // The record's changes earlier this round are over: nothing
+                                // lists it, or follows its assignments, after this.
+                                outs.retain(
+                                    |o| !matches!(&o.action, Action::Changed(c) if *c == id),
+                                );
                                 outs.extend(o);
                                 Ok(erasure)
                             }
@@ -352,8 +357,7 @@ impl HubThread {
             let Action::Changed(id) = &out.action else {
                 continue;
             };
-            // An erased record (erased mid-round, after a change to it) is never listed.
-            if listed.contains(id) || self.tombstones.contains(id) {
+            if listed.contains(id) {
                 continue;
             }
             // Stored means listed, unless listing it failed (then it is tried again).
