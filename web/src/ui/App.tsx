@@ -12,9 +12,16 @@ import { encode, CLIENT } from "../codec"
 
 const ROW = 44
 
+/** Re-renders on every change of the peer. Effects run after the first paint, and whatever
+ * changed before the subscription (the kept listing, read at start) is caught up at once. */
 function usePeer(peer: Peer) {
   const [, setTick] = useState(0)
-  useEffect(() => peer.subscribe(() => setTick(t => t + 1)), [peer])
+  const rendered = peer.revision
+  useEffect(() => {
+    const off = peer.subscribe(() => setTick(t => t + 1))
+    if (peer.revision !== rendered) setTick(t => t + 1)
+    return off
+  }, [peer])
 }
 
 export function App({ peer }: { peer: Peer }) {

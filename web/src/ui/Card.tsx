@@ -13,13 +13,18 @@ import { Field, type Kind, SetField } from "./fields"
 
 type Ctx = { peer: Peer; id: DocumentId; client: Client; conflicts: Map<string, Conflict> }
 
+/** The client document `id`, re-rendered on its changes; one that loaded or changed between
+ * the render and the subscription is caught up at once. */
 function useDoc(peer: Peer, id: DocumentId) {
   const [, setTick] = useState(0)
+  const doc = peer.doc(id)
   useEffect(() => {
     peer.want(id)
-    return peer.watch(id, () => setTick(t => t + 1))
+    const off = peer.watch(id, () => setTick(t => t + 1))
+    if (peer.doc(id) !== doc) setTick(t => t + 1)
+    return off
   }, [peer, id])
-  return peer.doc(id)
+  return doc
 }
 
 export function Card({ peer, id, onClose }: { peer: Peer; id: DocumentId; onClose: () => void }) {
