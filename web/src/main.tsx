@@ -62,12 +62,15 @@ async function start() {
     navigator.serviceWorker.register("/sw.js").catch(e => console.warn("no service worker:", e))
   }
   await initializeWasm(wasmUrl)
+  root.replaceChildren() // the boot line; Preact renders beside what it did not create
   if ((await session.authRequired()) && !session.token()) {
     await new Promise<void>(done => render(<SignIn onDone={done} />, root))
   }
   const peer = new Peer({ wsUrl: session.wsUrl(), member: session.member(), device: session.device() })
   window.fiche = { peer, started }
   render(<App peer={peer} />, root)
+  // Saves are throttled: what arrived in the last moments is written before the page goes.
+  addEventListener("pagehide", () => void peer.flush())
   await peer.start()
 }
 

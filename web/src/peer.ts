@@ -300,6 +300,13 @@ export class Peer {
     return handle.documentId
   }
 
+  /** Writes every document's unsaved changes to IndexedDB now, instead of after
+   * automerge-repo's throttle (what was synced just before the page closes is kept). */
+  flush(): Promise<void> {
+    const ready = Object.values(this.repo.handles).filter(h => h.isReady())
+    return this.repo.flush(ready.map(h => h.documentId))
+  }
+
   url(id: DocumentId): string {
     return stringifyAutomergeUrl({ documentId: id })
   }

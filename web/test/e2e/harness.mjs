@@ -191,7 +191,10 @@ export async function synced(page, count, timeout = 60_000) {
   )
 }
 
-export async function closeBrowser() {
+/** Closes the browser and stops every server and device still running: a test that failed
+ * before stopping its server would otherwise keep the test process alive until its timeout. */
+export async function finish() {
   await browser?.close()
   browser = undefined
+  killAll()
 }

@@ -4,10 +4,10 @@ import { test, after } from "node:test"
 import assert from "node:assert/strict"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { ARTEFACTS, Device, Server, closeBrowser, launch, openApp, synced, until } from "./harness.mjs"
+import { ARTEFACTS, Device, Server, finish, launch, openApp, synced, until } from "./harness.mjs"
 import { seed } from "./seed.mjs"
 
-after(closeBrowser)
+after(finish)
 
 /** Opens the card of the client named `name` (clicking its row). */
 async function openCard(page, name) {
@@ -107,10 +107,12 @@ test("an edit made while the server is down reaches a device when it comes back"
   await server.down()
 })
 
-test("reloaded with the server down, the page lists the clients from what the browser kept", async () => {
+test("reloaded with the server down, the page lists the clients from what the browser kept and opens their cards", async () => {
   const server = await Server.start()
   const device = new Device("kept")
-  for (const name of ["Kept One", "Kept Two", "Kept Three"]) await device.add("--name", name)
+  const names = ["Kept One", "Kept Two", "Kept Three"]
+  const ids = {}
+  for (const name of names) ids[name] = await device.add("--name", name, "--city", "Quimper")
   await device.sync(server)
   const { page, context } = await openApp(server)
   await synced(page, 3)
@@ -122,9 +124,11 @@ test("reloaded with the server down, the page lists the clients from what the br
       return key && (await (await cache.match(key)).json()).map(e => e.name)
     }),
   )
-  assert.deepEqual([...kept].sort(), ["Kept One", "Kept Three", "Kept Two"])
-  // The app shell is cached once the service worker is active (it precaches on install).
+  assert.deepEqual([...kept].sort(), [...names].sort())
+  // The app shell is cached once the service worker is active (it precaches on install);
+  // the records are in IndexedDB once automerge-repo's throttled saves are done.
   await page.evaluate(() => navigator.serviceWorker.ready.then(() => true))
+  await page.evaluate(() => window.fiche.peer.flush())
 
   await server.down()
   await page.waitForSelector('[data-sync="offline"]', { timeout: 15_000 })
@@ -132,12 +136,15 @@ test("reloaded with the server down, the page lists the clients from what the br
   page.on("console", m => said.push(`${m.type()}: ${m.text()}`))
   await page.reload()
   try {
-    for (const name of ["Kept One", "Kept Two", "Kept Three"]) {
-      await page.waitForSelector(`[data-client-id]:has-text("${name}")`, { timeout: 15_000 })
-    }
+    for (const name of names) await page.waitForSelector(`[data-client-id]:has-text("${name}")`, { timeout: 15_000 })
+    // The documents themselves load from IndexedDB: a card opens with the server still down.
+    await openCard(page, "Kept Two")
+    assert.equal(await fieldValue(page, "address.city"), "Quimper")
+    assert.equal(await page.getAttribute("[data-card]", "data-card"), ids["Kept Two"])
   } catch (e) {
     const shown = await page.evaluate(() => document.body.innerText.slice(0, 500)).catch(x => `(${x})`)
-    throw new Error(`${e.message}\npage ${page.url()}: ${shown}\nconsole: ${said.join("\n")}`)
+    const peer = await page.evaluate(() => JSON.stringify({ ...window.fiche?.peer.state, summaries: window.fiche?.peer.summaries.size })).catch(x => `(${x})`)
+    throw new Error(`${e.message}\npage ${page.url()}: ${shown}\npeer: ${peer}\nconsole: ${said.join("\n")}`)
   }
   await context.close()
 })
