@@ -1,12 +1,13 @@
 //! Automerge documents in a [`Store`]: saved as incremental change chunks, compacted into one
 //! snapshot once enough chunks pile up.
 //!
-//! Layout (as automerge-repo's storage): `[id, "snapshot", <heads>]` holds a full save,
-//! `[id, "incremental", <hash>]` the changes made since. Loading concatenates them.
+//! Layout (as automerge-repo's storage): `[id, "snapshot", <hash of its heads>]` holds a full
+//! save, `[id, "incremental", <hash of its bytes>]` the changes made since. Loading concatenates them.
 //! `[id, "heads"]` holds the heads of what is stored, written with every chunk, so that
 //! whether a document changed can be told without loading it.
 
 use automerge::{Automerge, ChangeHash};
+use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::id::DocumentId;
@@ -83,9 +84,8 @@ pub fn save_writes(
         return Ok(writes);
     }
     let chunk = doc.save_after(since);
-    let name = heads_key(&doc.get_heads());
     Ok(vec![
-        Write::Put(key![id, "incremental", name], chunk),
+        Write::Put(key![id, "incremental", chunk_key(&chunk)], chunk),
         heads_write(id, doc),
     ])
 }
@@ -131,17 +131,28 @@ pub fn whole_document_writes(id: &DocumentId, heads: &[ChangeHash], bytes: Vec<u
     ]
 }
 
-/// A short, stable name for a set of heads (hex of the first head, or of their combined hash).
+/// The name of a snapshot: the SHA-256 of its heads, sorted (two saves share a name only
+/// when they hold the same changes).
 fn heads_key(heads: &[ChangeHash]) -> String {
-    use std::fmt::Write as _;
     let mut sorted = heads.to_vec();
     sorted.sort();
-    let mut out = String::new();
-    for h in sorted.iter().take(4) {
-        let _ = write!(out, "{}", &h.to_string()[..16]);
+    let mut hash = Sha256::new();
+    for h in &sorted {
+        hash.update(h.0);
     }
-    if out.is_empty() {
-        out.push_str("empty");
-    }
-    out
+    hex(&hash.finalize())
+}
+
+/// The name of an incremental chunk: the SHA-256 of its bytes, as automerge-repo names them,
+/// so that no chunk ever takes the place of another that holds other changes.
+fn chunk_key(chunk: &[u8]) -> String {
+    hex(&Sha256::digest(chunk))
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::with_capacity(64), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
 }

@@ -1,7 +1,7 @@
 //! The storage trait: a durable, ordered key-value space that documents and indexes live in.
 //!
 //! Keys are lists of parts, as in automerge-repo's storage adapters:
-//! `[doc_id, "snapshot", heads_hash]`, `[doc_id, "incremental", change_hash]`, plus Fiche's own
+//! `[doc_id, "snapshot", heads_hash]`, `[doc_id, "incremental", bytes_hash]`, plus Fiche's own
 //! `["_meta", name]` and `["_index", doc_id]`. Every write is durable when the call returns.
 
 mod sled_store;
