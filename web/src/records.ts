@@ -19,16 +19,24 @@ export function newClient(client: Client, author: Author): A.Doc<Record<string, 
   })
 }
 
+const isLowSurrogate = (s: string, i: number) => i < s.length && (s.charCodeAt(i) & 0xfc00) === 0xdc00
+
 /** Replaces the collaborative text at `path` with `next` by splicing only what differs, so
- * concurrent typing elsewhere in the text is kept. */
+ * concurrent typing elsewhere in the text is kept. The edges never split a surrogate pair
+ * (an emoji): Automerge holds characters, not halves of one. */
 export function spliceText(d: A.Doc<unknown>, path: A.Prop[], before: string, next: string) {
   let start = 0
   while (start < before.length && start < next.length && before[start] === next[start]) start++
+  if (start > 0 && (isLowSurrogate(before, start) || isLowSurrogate(next, start))) start--
   let endBefore = before.length
   let endNext = next.length
   while (endBefore > start && endNext > start && before[endBefore - 1] === next[endNext - 1]) {
     endBefore--
     endNext--
+  }
+  if (isLowSurrogate(before, endBefore) || isLowSurrogate(next, endNext)) {
+    endBefore++
+    endNext++
   }
   if (endBefore === start && endNext === start) return
   A.splice(d, path, start, endBefore - start, next.slice(start, endNext))

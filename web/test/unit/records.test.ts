@@ -94,3 +94,21 @@ test("concurrent typing in the notes keeps both texts", () => {
   const merged = A.merge(a, b)
   assert.equal(plain(merged as unknown as Record<string, unknown>) && (merged as unknown as { notes: string }).notes, "VIP. Met at the Lyon fair. Call back. Prefers e-mail.")
 })
+
+test("editing notes around emoji splices whole characters", () => {
+  // Before → after, as the textarea reports them: each pair shares a surrogate half at the edge.
+  const cases = [
+    ["👍👏", "👏"],
+    ["x😀😃y", "x😃y"],
+    ["a😀b", "a😃b"],
+    ["😀", "😃"],
+    ["note 👍", "note 👍👍"],
+  ]
+  for (const [before, after] of cases) {
+    let doc = A.change(A.init<{ notes: string }>(), d => {
+      d.notes = before
+    })
+    doc = A.change(doc, d => spliceText(d, ["notes"], before, after))
+    assert.equal(doc.notes, after, `${before} → ${after}`)
+  }
+})
