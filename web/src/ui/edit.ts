@@ -38,9 +38,10 @@ export function clientOf(peer: Peer, id: DocumentId): Client | undefined {
 
 /**
  * Sets `path` to `value` if the record still passes the check; returns the reason it was
- * refused (nothing is written then).
+ * refused (nothing is written then). An unchanged value is not written, unless `always`
+ * (picking a conflict's current value still writes it, which is what settles the conflict).
  */
-export function commit(peer: Peer, id: DocumentId, path: readonly string[], value: unknown, action = "edit"): string | undefined {
+export function commit(peer: Peer, id: DocumentId, path: readonly string[], value: unknown, action = "edit", always = false): string | undefined {
   const copy = clientOf(peer, id)
   if (!copy) return "this client is not loaded"
   const before = JSON.stringify(getAt(copy, path) ?? null)
@@ -49,17 +50,24 @@ export function commit(peer: Peer, id: DocumentId, path: readonly string[], valu
   const mine = errors.find(e => concerns(e.field, path))
   if (mine) return mine.reason
   const normalised = getAt(copy, path) ?? null
-  if (JSON.stringify(normalised) === before) return undefined
-  peer.change(id, action, d => put(d, path, normalised))
+  if (!always && JSON.stringify(normalised) === before) return undefined
+  peer.change(id, action, d => {
+    // Automerge skips a write of the value already shown, so a conflict is settled by
+    // deleting the field (every concurrent value) before writing the one picked.
+    if (always) deleteAt(d, path)
+    put(d, path, normalised)
+  })
   return undefined
+}
+
+function deleteAt(d: Record<string, unknown>, path: readonly string[]) {
+  const parent = getAt(d, path.slice(0, -1)) as Record<string, unknown> | undefined
+  if (parent) delete parent[path[path.length - 1]]
 }
 
 /** Removes a sub-record or set member. */
 export function remove(peer: Peer, id: DocumentId, path: readonly string[]) {
-  peer.change(id, "edit", d => {
-    const parent = getAt(d, path.slice(0, -1)) as Record<string, unknown> | undefined
-    if (parent) delete parent[path[path.length - 1]]
-  })
+  peer.change(id, "edit", d => deleteAt(d, path))
 }
 
 export const today = () => new Date().toISOString().slice(0, 10)

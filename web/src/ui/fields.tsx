@@ -29,8 +29,8 @@ export function Field({ peer, id, client, path, label, kind = "text", options, c
   const [error, setError] = useState<string | undefined>()
   const conflict = conflicts.get(key)
 
-  const save = (raw: unknown) => {
-    const reason = commit(peer, id, path, raw)
+  const save = (raw: unknown, always = false) => {
+    const reason = commit(peer, id, path, raw, "edit", always)
     setError(reason)
     if (!reason) setDraft(null)
   }
@@ -80,11 +80,11 @@ export function Field({ peer, id, client, path, label, kind = "text", options, c
         <span class="conflict" data-conflict-for={key}>
           Also written at the same time:{" "}
           {conflict.others.map(o => (
-            <button type="button" class="pick" onClick={() => save(o)}>
+            <button type="button" class="pick" onClick={() => save(o, true)}>
               use “{show(o)}”
             </button>
           ))}
-          <button type="button" class="pick" onClick={() => save(conflict.current)}>
+          <button type="button" class="pick" onClick={() => save(conflict.current, true)}>
             keep “{show(conflict.current)}”
           </button>
         </span>

@@ -265,9 +265,9 @@ test("a conflict shows on its field with the other value; the pick settles it on
   const id = await a.add("--name", "Conflit SA", "--city", "Nantes")
   await a.sync(server)
   await b.sync(server)
-  // Both devices change the city apart, then meet through the server.
-  await a.fiche("edit", id, "--city", "Lyon")
-  await b.fiche("edit", id, "--city", "Brest")
+  // Both devices change the city and the manager apart, then meet through the server.
+  await a.fiche("edit", id, "--city", "Lyon", "--manager", "alice")
+  await b.fiche("edit", id, "--city", "Brest", "--manager", "bob")
   await a.sync(server)
   await b.sync(server)
   const { page, context } = await openApp(server)
@@ -280,13 +280,20 @@ test("a conflict shows on its field with the other value; the pick settles it on
   assert.ok(["Lyon", "Brest"].includes(shown), shown)
   const other = shown === "Lyon" ? "Brest" : "Lyon"
   await conflict.locator(`button.pick:has-text("${other}")`).click()
-  await until("the conflict gone", async () => (await page.locator("[data-conflict-for]").count()) === 0, 5_000)
+  // The manager's conflict is settled the other way: keeping the value shown.
+  const managers = page.locator('[data-card] [data-conflict-for="manager"]')
+  const manager = await fieldValue(page, "manager")
+  assert.ok(["alice", "bob"].includes(manager), manager)
+  await managers.locator(`button.pick:has-text("keep")`).click()
+  await until("the conflicts gone", async () => (await page.locator("[data-conflict-for]").count()) === 0, 5_000)
   assert.equal(await fieldValue(page, "address.city"), other)
+  assert.equal(await fieldValue(page, "manager"), manager)
 
   const settled = await until("the pick on the device", async () => {
     await a.sync(server)
     const left = JSON.parse(await a.fiche("conflicts", id, "--json"))
-    return left.length === 0 && (await showJson(a, id)).client.address.city === other
+    const client = (await showJson(a, id)).client
+    return left.length === 0 && client.address.city === other && client.manager === manager
   }, 30_000, 300)
   assert.ok(settled)
   await context.close()
