@@ -193,9 +193,9 @@ function Collection({ ctx, path, columns, first, fresh, extra }: {
   return (
     <div class="collection" data-collection={path}>
       {items.map(k => (
-        <div class="row" data-item={`${path}.${k}`}>
+        <div class="row" key={k} data-item={`${path}.${k}`}>
           {columns.map(([key, label, kind, options]) => (
-            <Field peer={peer} id={id} client={client} path={[path, k, ...key.split(".")]} label={label} kind={kind} options={options} conflicts={conflicts} />
+            <Field key={key} peer={peer} id={id} client={client} path={[path, k, ...key.split(".")]} label={label} kind={kind} options={options} conflicts={conflicts} />
           ))}
           {extra?.(k)}
           <button type="button" class="remove" aria-label="remove" onClick={() => remove(peer, id, [path, k])}>
@@ -287,7 +287,7 @@ function Contacts({ ctx }: { ctx: Ctx }) {
   return (
     <div class="collection">
       {links.map(k => (
-        <div class="row">
+        <div class="row" key={k}>
           <ContactName peer={peer} contactId={k} />
           <Field peer={peer} id={id} client={client} path={["contacts", k, "role"]} label="Role" conflicts={conflicts} />
         </div>
