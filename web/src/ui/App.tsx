@@ -29,10 +29,13 @@ export function App({ peer }: { peer: Peer }) {
   const [query, setQuery] = useState("")
   const [archived, setArchived] = useState(false)
   const [open, setOpen] = useState<DocumentId | null>(null)
-  const [cursor, setCursor] = useState(0)
+  // The highlighted row is a client, not a position: a sync that adds or renames a client
+  // above it leaves the highlight (and Enter) on the same client.
+  const [selected, setSelected] = useState<string | null>(null)
   const [creating, setCreating] = useState(false)
   const searchBox = useRef<HTMLInputElement>(null)
   const rows = useMemo(() => search(peer.summaries.values(), query, archived), [query, archived, peer.revision])
+  const cursor = Math.max(0, selected === null ? 0 : rows.findIndex(r => r.id === selected))
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -53,8 +56,8 @@ export function App({ peer }: { peer: Peer }) {
   }, [creating, open])
 
   const onSearchKey = (e: KeyboardEvent) => {
-    if (e.key === "ArrowDown") setCursor(c => Math.min(rows.length - 1, c + 1))
-    else if (e.key === "ArrowUp") setCursor(c => Math.max(0, c - 1))
+    if (e.key === "ArrowDown" && rows.length > 0) setSelected(rows[Math.min(rows.length - 1, cursor + 1)].id)
+    else if (e.key === "ArrowUp" && rows.length > 0) setSelected(rows[Math.max(0, cursor - 1)].id)
     else if (e.key === "Enter" && rows[cursor]) setOpen(rows[cursor].id as DocumentId)
     else return
     e.preventDefault()
@@ -73,7 +76,7 @@ export function App({ peer }: { peer: Peer }) {
           value={query}
           onInput={e => {
             setQuery((e.target as HTMLInputElement).value)
-            setCursor(0)
+            setSelected(null)
           }}
           onKeyDown={onSearchKey}
           aria-label="search clients"
@@ -87,7 +90,7 @@ export function App({ peer }: { peer: Peer }) {
         <SyncBadge peer={peer} />
       </header>
       <main class="split">
-        <List rows={rows} cursor={cursor} open={open} onOpen={(id, i) => { setOpen(id); setCursor(i) }} />
+        <List rows={rows} cursor={cursor} open={open} onOpen={id => { setOpen(id); setSelected(id) }} />
         {open ? <Card key={open} peer={peer} id={open} onClose={() => setOpen(null)} /> : <section class="card empty">Pick a client, or press n to file a new one.</section>}
       </main>
       {creating && (
@@ -113,7 +116,7 @@ function SyncBadge({ peer }: { peer: Peer }) {
   )
 }
 
-function List({ rows, cursor, open, onOpen }: { rows: Summary[]; cursor: number; open: DocumentId | null; onOpen: (id: DocumentId, i: number) => void }) {
+function List({ rows, cursor, open, onOpen }: { rows: Summary[]; cursor: number; open: DocumentId | null; onOpen: (id: DocumentId) => void }) {
   const box = useRef<HTMLDivElement>(null)
   const [top, setTop] = useState(0)
   const [height, setHeight] = useState(600)
@@ -139,12 +142,13 @@ function List({ rows, cursor, open, onOpen }: { rows: Summary[]; cursor: number;
           const i = first + j
           return (
             <div
+              key={s.id}
               class={`row${i === cursor ? " cursor" : ""}${s.id === open ? " open" : ""}`}
               style={{ top: `${i * ROW}px` }}
               role="option"
               aria-selected={i === cursor}
               data-client-id={s.id}
-              onClick={() => onOpen(s.id as DocumentId, i)}
+              onClick={() => onOpen(s.id as DocumentId)}
             >
               <span class="name">{s.name || "(no name)"}</span>
               <span class="meta">

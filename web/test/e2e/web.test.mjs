@@ -149,6 +149,30 @@ test("reloaded with the server down, the page lists the clients from what the br
   await context.close()
 })
 
+test("the highlighted row stays on its client when a sync adds one above it; Enter opens that client", async () => {
+  const server = await Server.start()
+  const device = new Device("cursor")
+  for (const name of ["Bernard SARL", "Caron SAS", "Durand SA"]) await device.add("--name", name)
+  await device.sync(server)
+  const { page, context } = await openApp(server)
+  await synced(page, 3)
+  await page.press("[data-search]", "ArrowDown")
+  const highlighted = () => page.locator("[data-list] .row.cursor .name").textContent()
+  assert.equal(await highlighted(), "Caron SAS")
+  // Another device files a client that sorts first; it reaches the open page.
+  const other = new Device("cursor-other")
+  await other.sync(server)
+  await other.add("--name", "Arnaud EURL")
+  await other.sync(server)
+  await page.waitForSelector('[data-client-id]:has-text("Arnaud EURL")', { timeout: 15_000 })
+  assert.equal(await highlighted(), "Caron SAS")
+  await page.press("[data-search]", "Enter")
+  await page.waitForSelector("[data-card]")
+  assert.equal(await page.textContent("[data-card-title]"), "Caron SAS")
+  await context.close()
+  await server.down()
+})
+
 test("a browser signs in with an enrolment code and sees its own organisation's clients only", async () => {
   let codes
   const server = await Server.start({
