@@ -42,6 +42,16 @@ const urlOf = (id: string) => `automerge:${id}` as AutomergeUrl
 /** The last client listing's cache (Cache Storage; absent outside secure contexts). */
 const openListingCache = () => (typeof caches === "undefined" ? Promise.resolve(undefined) : caches.open(LISTING_CACHE).catch(() => undefined))
 
+/** automerge-repo's WebSocket client, except that a retry leaves a socket still in its
+ * handshake alone: the library opens a new one at every retry tick, dropping the last, so on a
+ * link whose handshake takes longer than the tick it never connects. */
+class PatientWebSocketAdapter extends WebSocketClientAdapter {
+  connect(...args: Parameters<WebSocketClientAdapter["connect"]>) {
+    if (this.socket?.readyState === WebSocket.CONNECTING) return
+    super.connect(...args)
+  }
+}
+
 /** How many documents are asked for at once while loading the directory's list. */
 const WINDOW = 512
 
@@ -65,7 +75,7 @@ export class Peer {
   constructor(readonly session: Session) {
     this.repo = new Repo({
       storage: new IndexedDBStorageAdapter("fiche"),
-      network: [new WebSocketClientAdapter(session.wsUrl, 2000)],
+      network: [new PatientWebSocketAdapter(session.wsUrl, 2000)],
       peerId: `web-${session.device}-${Math.random().toString(36).slice(2, 8)}` as PeerId,
       sharePolicy: async () => true,
     })
@@ -141,6 +151,9 @@ export class Peer {
           })
           return this.repo.import<Doc>(A.save(doc), { docId: DIRECTORY_ID as DocumentId })
         }
+        // Offline, an unavailable document is refused at once: wait before asking again, or
+        // this loop would never let the page (and the connection that brings it) run.
+        await new Promise(r => setTimeout(r, 500))
       }
     }
   }

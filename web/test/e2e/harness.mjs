@@ -4,7 +4,7 @@
 // exits, whatever happens.
 import { spawn, execFile } from "node:child_process"
 import { mkdtempSync, mkdirSync, rmSync } from "node:fs"
-import { createServer } from "node:net"
+import { connect, createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { promisify } from "node:util"
@@ -115,6 +115,29 @@ export class Server {
     await Promise.race([exited, new Promise(r => setTimeout(r, 10_000))])
     if (child.exitCode === null) child.kill("SIGKILL")
   }
+}
+
+/** A loopback proxy in front of `server` that holds every WebSocket handshake for `delay` ms
+ * (a slow link: the page loads at once, the sync connection comes late). Its `url` and `ws`
+ * stand in for the server's. */
+export async function slowSyncProxy(server, delay) {
+  const proxy = createServer(client => {
+    client.once("data", first => {
+      const upstream = connect(server.port, "127.0.0.1")
+      const go = () => {
+        upstream.write(first)
+        client.pipe(upstream).pipe(client)
+      }
+      upstream.on("error", () => client.destroy())
+      client.on("error", () => upstream.destroy())
+      if (/^upgrade:\s*websocket/im.test(first.toString("latin1"))) setTimeout(go, delay)
+      else go()
+    })
+  })
+  await new Promise(r => proxy.listen(0, "127.0.0.1", r))
+  cleanups.push(() => proxy.close())
+  const { port } = proxy.address()
+  return { port, url: `http://127.0.0.1:${port}`, ws: `ws://127.0.0.1:${port}`, close: () => proxy.close() }
 }
 
 /** A device: the `fiche` CLI over a store of its own. */

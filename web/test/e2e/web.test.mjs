@@ -4,7 +4,7 @@ import { test, after } from "node:test"
 import assert from "node:assert/strict"
 import { writeFileSync } from "node:fs"
 import { join } from "node:path"
-import { ARTEFACTS, Device, Server, finish, launch, openApp, synced, until } from "./harness.mjs"
+import { ARTEFACTS, Device, Server, finish, launch, openApp, slowSyncProxy, synced, until } from "./harness.mjs"
 import { seed } from "./seed.mjs"
 
 after(finish)
@@ -169,6 +169,22 @@ test("the highlighted row stays on its client when a sync adds one above it; Ent
   await page.press("[data-search]", "Enter")
   await page.waitForSelector("[data-card]")
   assert.equal(await page.textContent("[data-card-title]"), "Caron SAS")
+  await context.close()
+  await server.down()
+})
+
+test("a fresh browser on a slow link connects and lists the clients", async () => {
+  const server = await Server.start()
+  const device = new Device("slow")
+  await device.add("--name", "Lent SARL")
+  await device.sync(server)
+  // The sync connection takes 2.5 s to open, longer than the client's 2 s retry tick (each
+  // tick used to drop the socket still opening), and automerge-repo gives the directory up
+  // as unavailable after 1 s (the page used to spin on it, frozen).
+  const slow = await slowSyncProxy(server, 2500)
+  const { page, context } = await openApp(slow)
+  await synced(page, 1, 20_000)
+  await page.waitForSelector('[data-client-id]:has-text("Lent SARL")')
   await context.close()
   await server.down()
 })
