@@ -71,6 +71,8 @@ export class Peer {
   private inFlight = 0
   private notifyScheduled = false
   private peers = new Set<string>()
+  /** Records erased on the server while this page ran: never listed nor asked for again. */
+  readonly erased = new Set<DocumentId>()
 
   constructor(readonly session: Session) {
     this.repo = new Repo({
@@ -82,6 +84,11 @@ export class Peer {
     this.repo.networkSubsystem.on("peer", ({ peerId }) => {
       this.peers.add(peerId)
       this.setOnline()
+    })
+    // fiche-server marks the `doc-unavailable` of an erased record (GDPR): the official
+    // client ignores the mark, so it is read here.
+    this.repo.networkSubsystem.on("message", message => {
+      if (message.type === "doc-unavailable" && (message as { erased?: unknown }).erased === true) void this.erase(message.documentId)
     })
     this.repo.networkSubsystem.on("peer-disconnected", ({ peerId }) => {
       this.peers.delete(peerId)
@@ -199,7 +206,7 @@ export class Peer {
     for (const e of entries) {
       const id = e.id as DocumentId
       listed.add(id)
-      if (!this.handles.has(id)) this.summaries.set(id, fromIndex(e))
+      if (!this.handles.has(id) && !this.erased.has(id)) this.summaries.set(id, fromIndex(e))
     }
     if (current) {
       for (const id of [...this.summaries.keys()]) {
@@ -207,6 +214,36 @@ export class Peer {
       }
     }
     this.changed()
+  }
+
+  /** A record erased on the server: its copy here goes, history and all (IndexedDB and the
+   * kept listing included), and it leaves the list and any open card. */
+  private async erase(id: DocumentId) {
+    if (this.erased.has(id)) return
+    this.erased.add(id)
+    this.handles.delete(id)
+    this.summaries.delete(id)
+    this.queued.delete(id)
+    const at = this.queue.indexOf(id)
+    if (at >= 0) this.queue.splice(at, 1)
+    this.repo.delete(id)
+    // automerge-repo's throttled saves still write an empty document and a sync state after
+    // the deletion (within its 100 ms throttle): its storage is emptied again once they are done.
+    setTimeout(() => void this.repo.storageSubsystem?.removeDoc(id).catch(() => {}), 1000)
+    this.state = { ...this.state, loaded: this.handles.size }
+    for (const f of this.docListeners.get(id) ?? []) f()
+    this.docListeners.delete(id)
+    this.changed()
+    try {
+      const kept = await openListingCache()
+      const last = await kept?.match(this.listingUrl())
+      if (kept && last) {
+        const entries = ((await last.json()) as IndexEntry[]).filter(e => e.id !== id)
+        await kept.put(this.listingUrl(), new Response(JSON.stringify(entries), { headers: { "content-type": "application/json" } }))
+      }
+    } catch {
+      // No kept listing to mend: the server's next listing does not list the record.
+    }
   }
 
   /** Loads client `id` ahead of the others waiting (a card opened before its turn). */
@@ -242,7 +279,7 @@ export class Peer {
       if (k !== "client") continue
       listed++
       const docId = id as DocumentId
-      if (!this.handles.has(docId) && !this.queued.has(docId)) {
+      if (!this.handles.has(docId) && !this.queued.has(docId) && !this.erased.has(docId)) {
         this.queued.add(docId)
         this.queue.push(docId)
       }

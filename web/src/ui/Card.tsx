@@ -32,6 +32,7 @@ export function Card({ peer, id, onClose }: { peer: Peer; id: DocumentId; onClos
   const heads = doc ? A.getHeads(doc as A.Doc<unknown>).join(",") : ""
   const client = useMemo(() => (doc ? (plain(doc) as Client) : undefined), [heads])
   const conflicts = useMemo(() => (doc ? findConflicts(doc as A.Doc<unknown>) : new Map()), [heads])
+  if (peer.erased.has(id)) return <section class="card empty" data-erased={id}>This client was erased on request: nothing of it is kept here any more.</section>
   if (!doc || !client) return <section class="card empty">Loading…</section>
   const ctx: Ctx = { peer, id, client, conflicts }
   const f = (path: string, label: string, kind?: Kind, options?: string[]) => (

@@ -189,6 +189,44 @@ test("a fresh browser on a slow link connects and lists the clients", async () =
   await server.down()
 })
 
+test("a client erased on the server leaves the open page, its card and the browser's storage", async () => {
+  const server = await Server.start()
+  const device = new Device("erase")
+  const gone = await device.add("--name", "Effacé SARL", "--phone", "06 98 76 54 32")
+  await device.add("--name", "Gardé SAS")
+  await device.sync(server)
+  const { page, context } = await openApp(server)
+  await synced(page, 2)
+  await until("the listing kept", () => page.evaluate(async () => (await (await caches.open("fiche-listing")).keys()).length > 0))
+  await page.evaluate(() => window.fiche.peer.flush())
+  const stored = () =>
+    page.evaluate(async () => {
+      const db = await new Promise((ok, no) => Object.assign(indexedDB.open("fiche"), { onsuccess: e => ok(e.target.result), onerror: no }))
+      const keys = await new Promise(ok => (db.transaction("documents").objectStore("documents").getAllKeys().onsuccess = e => ok(e.target.result)))
+      db.close()
+      return keys.map(k => k[0])
+    })
+
+  assert.ok((await stored()).includes(gone), "the record is in IndexedDB before")
+  await openCard(page, "Effacé SARL")
+
+  await server.admin("record-erase", gone, "--reason", "the client asked")
+  await page.waitForSelector(`[data-erased="${gone}"]`, { timeout: 15_000 })
+  await until("the row gone", async () => (await page.locator(`[data-client-id="${gone}"]`).count()) === 0, 15_000)
+  await until("the record gone from IndexedDB", async () => !(await stored()).includes(gone), 15_000)
+  const kept = await page.evaluate(async () => {
+    const cache = await caches.open("fiche-listing")
+    const [key] = await cache.keys()
+    return (await (await cache.match(key)).json()).map(e => e.name)
+  })
+  assert.deepEqual(kept, ["Gardé SAS"])
+  await page.fill("[data-search]", "")
+  assert.equal(await page.locator("[data-client-id]").count(), 1)
+  assert.equal(await page.locator('[data-client-id]:has-text("Gardé SAS")').count(), 1)
+  await context.close()
+  await server.down()
+})
+
 test("a browser signs in with an enrolment code and sees its own organisation's clients only", async () => {
   let codes
   const server = await Server.start({
