@@ -194,9 +194,20 @@ pub async fn serve(
     let peer = hub_thread.local.clone();
     let stats = hub_thread.stats.clone();
     let (events, receiver) = std::sync::mpsc::channel();
+    // A hub that stops of itself (a panic) stops the server too: connections would stay open
+    // with nothing to answer them, and /health would still say ok.
+    let (hub_ended, mut hub_gone) = tokio::sync::oneshot::channel::<&'static str>();
     let thread = std::thread::Builder::new()
         .name("fiche-hub".into())
-        .spawn(move || hub_thread.run(receiver))?;
+        .spawn(move || {
+            let run =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hub_thread.run(receiver)));
+            let _ = hub_ended.send(if run.is_err() {
+                "it panicked"
+            } else {
+                "it ended"
+            });
+        })?;
     let state = routes::AppState {
         events,
         next_conn: Arc::new(AtomicU64::new(1)),
@@ -221,12 +232,24 @@ pub async fn serve(
         .merge(blobs::router(files, auth))
         .into_make_service_with_connect_info::<auth::PeerAddr>();
     ready();
+    let hub_stopped = Arc::new(std::sync::Mutex::new(None));
+    let stopped = hub_stopped.clone();
     let stop = async move {
-        shutdown.await;
-        tracing::info!("shutting down: closing connections and writing documents");
-        let (done, finished) = tokio::sync::oneshot::channel();
-        closer.send_shutdown(done);
-        let _ = finished.await;
+        tokio::select! {
+            () = shutdown => {
+                tracing::info!("shutting down: closing connections and writing documents");
+                let (done, finished) = tokio::sync::oneshot::channel();
+                closer.send_shutdown(done);
+                let _ = finished.await;
+            }
+            why = &mut hub_gone => {
+                let why = why.unwrap_or("it ended");
+                tracing::error!("the hub thread stopped ({why}): the server stops");
+                if let Ok(mut s) = stopped.lock() {
+                    *s = Some(why);
+                }
+            }
+        }
     };
     match &config.tls {
         Some(tls) => {
@@ -240,6 +263,9 @@ pub async fn serve(
         }
     }
     let _ = tokio::task::spawn_blocking(move || thread.join()).await;
+    if let Some(why) = hub_stopped.lock().ok().and_then(|s| *s) {
+        return Err(ServerError::HubStopped(why));
+    }
     tracing::info!("stopped");
     Ok(())
 }
