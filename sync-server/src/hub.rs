@@ -142,6 +142,11 @@ impl HubThread {
                         let Some(c) = senders.get(&conn) else {
                             continue;
                         };
+                        // Rejected or revoked earlier in this round (it stays among the
+                        // senders until it is told): what it still sent is dropped.
+                        if self.hub.connection(conn).is_none() {
+                            continue;
+                        }
                         heard.insert(conn);
                         // Before anything else, so that no answer depends on what a spoofed
                         // message asks.
