@@ -135,10 +135,15 @@ fn upgrade(state: AppState, ws: WebSocketUpgrade, caller: Caller) -> Response {
         Ok(access) => access,
         Err(refusal) => return refusal.into_response(),
     };
-    if let Some(accounts) = state.auth.accounts() {
-        if let Err(e) = accounts.seen(&access.device) {
-            tracing::warn!(error = %e, "cannot note when a device was last seen");
-        }
+    if let Some(accounts) = state.auth.accounts().cloned() {
+        // Off the async workers: the write waits for the disk, and devices reconnecting
+        // together after a restart would otherwise stall every socket.
+        let device = access.device.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Err(e) = accounts.seen(&device) {
+                tracing::warn!(error = %e, "cannot note when a device was last seen");
+            }
+        });
     }
     ws.max_message_size(state.max_message)
         .max_frame_size(state.max_message)

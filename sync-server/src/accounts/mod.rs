@@ -50,6 +50,8 @@ pub struct Device {
     pub member: String,
     pub name: String,
     pub created: i64,
+    /// When it last connected, as listed (`Accounts::devices`); kept under `["_auth", "seen"]`,
+    /// read here from stores written before that key.
     pub last_seen: Option<i64>,
     pub revoked: Option<i64>,
     /// SHA-256 of its token (the key under `["_auth", "token"]`).
@@ -190,10 +192,11 @@ impl Accounts {
     pub fn devices(&self, org: Option<&str>) -> Result<Vec<(Device, Member)>, AccountError> {
         let devices: Vec<Device> = self.all("device")?;
         let mut out = Vec::new();
-        for d in devices {
+        for mut d in devices {
             let Ok(m) = self.member(&d.member) else {
                 continue;
             };
+            d.last_seen = self.last_seen(&d)?;
             if org.is_none_or(|o| o == m.org) {
                 out.push((d, m));
             }
@@ -370,13 +373,23 @@ impl Accounts {
         }))
     }
 
-    /// Notes that a device connected now.
+    /// Notes that a device connected now. Under a key of its own: rewriting the device's
+    /// record could undo a revocation made between the read and the write.
     pub fn seen(&self, device: &str) -> Result<(), AccountError> {
-        let mut d = self.device(device)?;
-        d.last_seen = Some(now_seconds());
-        self.store
-            .put(key!["_auth", "device", device], encode(&d))?;
+        self.store.put(
+            key!["_auth", "seen", device],
+            now_seconds().to_be_bytes().to_vec(),
+        )?;
         Ok(())
+    }
+
+    /// When `device` last connected: its own key, else what older stores kept in its record.
+    fn last_seen(&self, device: &Device) -> Result<Option<i64>, AccountError> {
+        let seen = self.store.get(&key!["_auth", "seen", &device.id])?;
+        Ok(match seen.as_deref().map(<[u8; 8]>::try_from) {
+            Some(Ok(bytes)) => Some(i64::from_be_bytes(bytes)),
+            _ => device.last_seen,
+        })
     }
 
     pub(crate) fn store(&self) -> &dyn Store {
