@@ -248,10 +248,11 @@ export class Peer {
 
   /** Loads client `id` ahead of the others waiting (a card opened before its turn). */
   want(id: DocumentId) {
-    if (this.handles.has(id) || !this.queued.has(id)) return
+    if (this.handles.has(id) || this.erased.has(id)) return
     const at = this.queue.indexOf(id)
-    if (at < 0) return
-    this.queue.splice(at, 1)
+    if (at >= 0) this.queue.splice(at, 1)
+    else if (this.queued.has(id)) return // asked for already, and not given up on
+    this.queued.add(id)
     this.find(id)
   }
 
@@ -266,7 +267,9 @@ export class Peer {
       handle.on("change", read)
       read()
     } catch {
-      // No settings document yet: the defaults stand (the core's OrgSettings::default()).
+      // No settings document here yet (or offline): the defaults stand (the core's
+      // OrgSettings::default()) until the server sends one.
+      this.repo.handles[SETTINGS_ID as DocumentId]?.whenReady(["ready"]).then(() => void this.loadSettings())
     }
   }
 
@@ -299,8 +302,14 @@ export class Peer {
       .find<Doc>(urlOf(id), { signal: AbortSignal.timeout(60_000) })
       .then(handle => this.track(handle))
       .catch(() => {
-        // Unavailable for now (offline and never loaded): try again when it is listed anew.
+        // Unavailable for now (offline, and never stored here): automerge-repo asks the
+        // server again when it connects and still takes the document then, so it is
+        // tracked when it comes.
         this.queued.delete(id)
+        this.repo.handles[id]?.whenReady(["ready"]).then(() => {
+          const handle = this.repo.handles[id] as DocHandle<Doc> | undefined
+          if (handle && !this.handles.has(id) && !this.erased.has(id)) this.track(handle)
+        })
       })
       .finally(() => {
         this.inFlight--

@@ -149,6 +149,36 @@ test("reloaded with the server down, the page lists the clients from what the br
   await context.close()
 })
 
+test("a client this browser never stored loads when the server comes back, without a reload", async () => {
+  const server = await Server.start()
+  const device = new Device("later")
+  const names = ["Stocké Un", "Stocké Deux", "Jamais Stocké"]
+  const ids = {}
+  for (const name of names) ids[name] = await device.add("--name", name, "--city", "Vannes")
+  await device.sync(server)
+  const { page, context } = await openApp(server)
+  await synced(page, 3)
+  await page.evaluate(() => window.fiche.peer.flush())
+  // As if the browser had closed before saving that one: it is listed, but not stored here.
+  await page.evaluate(id => window.fiche.peer.repo.storageSubsystem.removeDoc(id), ids["Jamais Stocké"])
+  await server.down()
+  await page.waitForSelector('[data-sync="offline"]', { timeout: 15_000 })
+  await page.reload()
+  await page.waitForSelector('[data-client-id]:has-text("Jamais Stocké")', { timeout: 15_000 })
+  await until("the two stored ones loaded", async () => (await page.getAttribute("[data-sync]", "data-loaded")) === "2", 15_000)
+  // Its card opens, and waits for it.
+  await page.fill("[data-search]", "Jamais Stocké")
+  await page.click('[data-client-id]:has-text("Jamais Stocké")')
+  await page.waitForSelector("section.card.empty")
+  await server.up()
+  // Back online: the missing record is fetched, and the card already open shows it.
+  await synced(page, 3, 30_000)
+  await page.waitForSelector(`[data-card="${ids["Jamais Stocké"]}"] [data-field="address.city"]`, { timeout: 15_000 })
+  assert.equal(await fieldValue(page, "address.city"), "Vannes")
+  await context.close()
+  await server.down()
+})
+
 test("the highlighted row stays on its client when a sync adds one above it; Enter opens that client", async () => {
   const server = await Server.start()
   const device = new Device("cursor")
