@@ -325,6 +325,12 @@ test("invalid input shows the field's message and writes nothing", async () => {
   await page.press('[data-add="emails"]', "Enter")
   assert.match(await page.textContent('[data-error-for="add.emails"]'), /the domain needs a dot, as in example.com/)
   assert.equal(await heads(), before, "nothing was written")
+  // Esc in a field drops its edit and leaves the card open.
+  await page.locator('[data-card] [data-field="address.city"]').fill("Typed, then dropped")
+  await page.press('[data-card] [data-field="address.city"]', "Escape")
+  assert.equal(await page.locator("[data-card]").count(), 1, "the card stays open")
+  assert.equal(await fieldValue(page, "address.city"), "")
+  assert.equal(await heads(), before, "nothing was written")
 
   // The new-client form refuses the same way, and files nothing.
   await page.click("[data-new]")
