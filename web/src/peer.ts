@@ -33,9 +33,17 @@ export type SyncState = {
    * listed from the server's index entries until they are). */
   listed: number
   loaded: number
+  /** The server refuses this browser's token (revoked, or unknown): a new sign-in is needed. */
+  refused: boolean
 }
 
-export type Session = { wsUrl: string; member: string; device: string }
+export type Session = {
+  wsUrl: string
+  member: string
+  device: string
+  /** Whether the server now refuses this browser's token (asked when the connection drops). */
+  refused?: () => Promise<boolean>
+}
 
 const urlOf = (id: string) => `automerge:${id}` as AutomergeUrl
 
@@ -60,7 +68,7 @@ export class Peer {
   readonly summaries = new Map<DocumentId, Summary>()
   readonly handles = new Map<DocumentId, DocHandle<Doc>>()
   settings: OrgSettings = defaults({ $ref: "#/$defs/OrgSettings" }) as OrgSettings
-  state: SyncState = { online: false, listed: 0, loaded: 0 }
+  state: SyncState = { online: false, listed: 0, loaded: 0, refused: false }
   /** Bumped on every change to the summaries or the state (what the list recomputes on). */
   revision = 0
   private directory?: DocHandle<Doc>
@@ -93,11 +101,17 @@ export class Peer {
     this.repo.networkSubsystem.on("peer-disconnected", ({ peerId }) => {
       this.peers.delete(peerId)
       this.setOnline()
+      void this.session.refused?.().then(refused => refused && this.setRefused())
     })
   }
 
   private setOnline() {
     this.state = { ...this.state, online: this.peers.size > 0 }
+    this.changed()
+  }
+
+  private setRefused() {
+    this.state = { ...this.state, refused: true }
     this.changed()
   }
 
@@ -191,6 +205,7 @@ export class Peer {
     const url = this.listingUrl()
     try {
       const r = await fetch(url, { cache: "no-store" })
+      if (r.status === 401 || r.status === 403) this.setRefused()
       if (!r.ok) return
       await kept?.put(url, r.clone()).catch(() => {})
       this.list((await r.json()) as IndexEntry[], true)

@@ -9,6 +9,7 @@ import { type Summary, duplicates, search, summarise } from "../search"
 import { Card } from "./Card"
 import { region, newKey } from "./edit"
 import { encode, CLIENT } from "../codec"
+import { signOut } from "../session"
 
 const ROW = 44
 
@@ -108,7 +109,22 @@ export function App({ peer }: { peer: Peer }) {
 }
 
 function SyncBadge({ peer }: { peer: Peer }) {
-  const { online, listed, loaded } = peer.state
+  const { online, listed, loaded, refused } = peer.state
+  if (refused) {
+    // The token was revoked (or the server forgot it): edits stay here until a new sign-in.
+    const again = () => {
+      signOut()
+      location.reload()
+    }
+    return (
+      <span class="sync offline" data-sync="refused" role="alert">
+        this browser's access was refused: edits are kept here ·{" "}
+        <button type="button" data-signin-again onClick={again}>
+          Sign in again
+        </button>
+      </span>
+    )
+  }
   const text = online ? (loaded < listed ? `syncing ${loaded} of ${listed}` : "up to date") : "offline: edits are kept here"
   return (
     <span class={`sync ${online ? "online" : "offline"}`} data-sync={online ? "online" : "offline"} data-loaded={loaded} data-listed={listed}>

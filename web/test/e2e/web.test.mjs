@@ -294,6 +294,14 @@ test("a browser signs in with an enrolment code and sees its own organisation's 
   await synced(page, 1)
   assert.equal(await page.locator('[data-client-id]:has-text("Beta Client")').count(), 0)
   assert.equal(await page.getAttribute("[data-sync]", "data-listed"), "1")
+
+  // Its device revoked, the page says so (not "offline") and offers a new sign-in.
+  const devices = (await server.admin("device-list", "--org", "acme")).split("\n")
+  const browserDevice = devices.find(l => l.includes("Web browser")).split("\t")[0]
+  await server.admin("device-revoke", browserDevice)
+  await page.waitForSelector('[data-sync="refused"]', { timeout: 15_000 })
+  await page.click("[data-signin-again]")
+  await page.waitForSelector("[data-signin]", { timeout: 15_000 })
   await context.close()
   await server.down()
 })
