@@ -71,7 +71,7 @@ async function start() {
   window.fiche = { peer, started }
   render(<App peer={peer} />, root)
   // Saves are throttled: what arrived in the last moments is written before the page goes.
-  addEventListener("pagehide", () => void peer.flush())
+  addEventListener("pagehide", () => void peer.flush().catch(() => {}))
   await peer.start()
 }
 
