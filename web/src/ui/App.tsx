@@ -47,8 +47,7 @@ export function App({ peer }: { peer: Peer }) {
       } else if (e.key === "n" && !typing && !e.ctrlKey && !e.metaKey) {
         e.preventDefault()
         setCreating(true)
-      } else if (e.key === "Escape" && !(typing && (e.target as Element).closest("[data-card]"))) {
-        // (In a card's field, Esc drops that field's edit and leaves the card open.)
+      } else if (e.key === "Escape") {
         if (creating) setCreating(false)
         else if (open) setOpen(null)
       }

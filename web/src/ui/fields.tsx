@@ -59,7 +59,9 @@ export function Field({ peer, id, client, path, label, kind = "text", options, c
       onBlur: () => draft !== null && save(parse(draft)),
       onKeyDown: (e: KeyboardEvent) => {
         if (e.key === "Enter" && kind !== "long" && draft !== null) save(parse(draft))
-        if (e.key === "Escape") {
+        if (e.key === "Escape" && (draft !== null || error)) {
+          // Drops this field's edit only: the card stays open (a second Esc closes it).
+          e.stopPropagation()
           setDraft(null)
           setError(undefined)
         }
