@@ -41,7 +41,7 @@ export type Session = {
   wsUrl: string
   member: string
   device: string
-  /** Whether the server now refuses this browser's token (asked when the connection drops). */
+  /** Whether the server now refuses this browser's token (asked before each connection try). */
   refused?: () => Promise<boolean>
 }
 
@@ -54,9 +54,32 @@ const openListingCache = () => (typeof caches === "undefined" ? Promise.resolve(
  * handshake alone: the library opens a new one at every retry tick, dropping the last, so on a
  * link whose handshake takes longer than the tick it never connects. */
 class PatientWebSocketAdapter extends WebSocketClientAdapter {
+  private stopped = false
+  private asking = false
+
+  /** `refused` says whether the server refuses this browser's token: a browser cannot read
+   * why a WebSocket failed, so each try asks first, and `onRefused` is told instead of
+   * trying (each try would also count as a bad token from this address). */
+  constructor(url: string, retryMs: number, private readonly refused: () => Promise<boolean>, private readonly onRefused: () => void) {
+    super(url, retryMs)
+  }
+
   connect(...args: Parameters<WebSocketClientAdapter["connect"]>) {
-    if (this.socket?.readyState === WebSocket.CONNECTING) return
-    super.connect(...args)
+    if (this.stopped || this.asking || this.socket?.readyState === WebSocket.CONNECTING) return
+    this.asking = true
+    void this.refused()
+      .catch(() => false)
+      .then(refused => {
+        this.asking = false
+        if (refused) this.onRefused()
+        else if (!this.stopped) super.connect(...args)
+      })
+  }
+
+  /** No more tries. */
+  stop() {
+    this.stopped = true
+    if (this.socket && this.peerId) this.disconnect()
   }
 }
 
@@ -82,16 +105,25 @@ export class Peer {
   /** Records erased on the server while this page ran: never listed nor asked for again. */
   readonly erased = new Set<DocumentId>()
 
+  private readonly socket: PatientWebSocketAdapter
+  private settingsRead = false
+  /** Rewrites of the kept listing, one after another. */
+  private keptWrites: Promise<void> = Promise.resolve()
+
   constructor(readonly session: Session) {
+    this.socket = new PatientWebSocketAdapter(session.wsUrl, 2000, session.refused ?? (async () => false), () => this.setRefused())
     this.repo = new Repo({
       storage: new IndexedDBStorageAdapter("fiche"),
-      network: [new PatientWebSocketAdapter(session.wsUrl, 2000)],
+      network: [this.socket],
       peerId: `web-${session.device}-${Math.random().toString(36).slice(2, 8)}` as PeerId,
       sharePolicy: async () => true,
     })
     this.repo.networkSubsystem.on("peer", ({ peerId }) => {
       this.peers.add(peerId)
       this.setOnline()
+      // What could not load while offline is asked for again now that the server is here.
+      if (this.directory) this.readDirectory()
+      if (!this.settingsRead) void this.loadSettings()
     })
     // fiche-server marks the `doc-unavailable` of an erased record (GDPR): the official
     // client ignores the mark, so it is read here.
@@ -101,7 +133,6 @@ export class Peer {
     this.repo.networkSubsystem.on("peer-disconnected", ({ peerId }) => {
       this.peers.delete(peerId)
       this.setOnline()
-      void this.session.refused?.().then(refused => refused && this.setRefused())
     })
   }
 
@@ -111,7 +142,9 @@ export class Peer {
   }
 
   private setRefused() {
+    if (this.state.refused) return
     this.state = { ...this.state, refused: true }
+    this.socket.stop()
     this.changed()
   }
 
@@ -207,8 +240,9 @@ export class Peer {
       const r = await fetch(url, { cache: "no-store" })
       if (r.status === 401 || r.status === 403) this.setRefused()
       if (!r.ok) return
-      await kept?.put(url, r.clone()).catch(() => {})
-      this.list((await r.json()) as IndexEntry[], true)
+      const entries = (await r.json()) as IndexEntry[]
+      this.keep(kept, () => entries)
+      this.list(entries, true)
     } catch {
       // Offline: the kept listing, if any, stands.
     }
@@ -249,16 +283,27 @@ export class Peer {
     for (const f of this.docListeners.get(id) ?? []) f()
     this.docListeners.delete(id)
     this.changed()
-    try {
-      const kept = await openListingCache()
+    const kept = await openListingCache()
+    this.keep(kept, async () => {
       const last = await kept?.match(this.listingUrl())
-      if (kept && last) {
-        const entries = ((await last.json()) as IndexEntry[]).filter(e => e.id !== id)
-        await kept.put(this.listingUrl(), new Response(JSON.stringify(entries), { headers: { "content-type": "application/json" } }))
-      }
-    } catch {
-      // No kept listing to mend: the server's next listing does not list the record.
-    }
+      return last ? ((await last.json()) as IndexEntry[]) : undefined
+    })
+  }
+
+  /** Writes the listing `entries` gives as the kept one, without the records erased here;
+   * one write after another, so that none puts back what another took out. */
+  private keep(kept: Cache | undefined, entries: () => IndexEntry[] | undefined | Promise<IndexEntry[] | undefined>) {
+    if (!kept) return
+    this.keptWrites = this.keptWrites
+      .then(async () => {
+        const listed = await entries()
+        if (!listed) return
+        const body = JSON.stringify(listed.filter(e => !this.erased.has(e.id as DocumentId)))
+        await kept.put(this.listingUrl(), new Response(body, { headers: { "content-type": "application/json" } }))
+      })
+      .catch(() => {
+        // Not kept this time (storage full, or private browsing): the next listing tries again.
+      })
   }
 
   /** Loads client `id` ahead of the others waiting (a card opened before its turn). */
@@ -280,11 +325,15 @@ export class Peer {
         this.changed()
       }
       handle.on("change", read)
+      this.settingsRead = true
       read()
     } catch {
       // No settings document here yet (or offline): the defaults stand (the core's
       // OrgSettings::default()) until the server sends one.
-      this.repo.handles[SETTINGS_ID as DocumentId]?.whenReady(["ready"]).then(() => void this.loadSettings())
+      this.repo.handles[SETTINGS_ID as DocumentId]
+        ?.whenReady(["ready"])
+        .then(() => void this.loadSettings())
+        .catch(() => {}) // gave up waiting: asked again when the server next connects
     }
   }
 
@@ -321,10 +370,13 @@ export class Peer {
         // server again when it connects and still takes the document then, so it is
         // tracked when it comes.
         this.queued.delete(id)
-        this.repo.handles[id]?.whenReady(["ready"]).then(() => {
-          const handle = this.repo.handles[id] as DocHandle<Doc> | undefined
-          if (handle && !this.handles.has(id) && !this.erased.has(id)) this.track(handle)
-        })
+        this.repo.handles[id]
+          ?.whenReady(["ready"])
+          .then(() => {
+            const handle = this.repo.handles[id] as DocHandle<Doc> | undefined
+            if (handle && !this.handles.has(id) && !this.erased.has(id)) this.track(handle)
+          })
+          .catch(() => {}) // gave up waiting (60 s): asked again when the server next connects
       })
       .finally(() => {
         this.inFlight--

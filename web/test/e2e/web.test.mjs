@@ -306,6 +306,37 @@ test("a browser signs in with an enrolment code and sees its own organisation's 
   await server.down()
 })
 
+test("a browser revoked while the server was down, and reloaded meanwhile, says so when the server is back", async () => {
+  let code
+  const server = await Server.start({
+    auth: true,
+    before: async s => {
+      await s.admin("org-create", "acme", "--name", "Acme Travel")
+      const alice = await s.admin("member-add", "acme", "Alice", "--role", "staff")
+      code = await s.admin("device-enrol", alice)
+    },
+  })
+  const context = await (await launch()).newContext()
+  const page = await context.newPage()
+  await page.goto(server.url + "/")
+  await page.fill("[data-signin]", code)
+  await page.click(".signin button[type=submit]")
+  await page.waitForSelector('[data-sync="online"]', { timeout: 30_000 })
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => true))
+  await server.down()
+  await page.waitForSelector('[data-sync="offline"]', { timeout: 15_000 })
+  // Revoked on the stopped server's store, and the page reloaded from the service worker:
+  // it has never connected, so no disconnection tells it anything.
+  const devices = (await server.admin("device-list", "--org", "acme")).split("\n")
+  await server.admin("device-revoke", devices.find(l => l.includes("Web browser")).split("\t")[0])
+  await page.reload()
+  await page.waitForSelector('[data-sync="offline"]', { timeout: 15_000 })
+  await server.up()
+  await page.waitForSelector('[data-sync="refused"]', { timeout: 30_000 })
+  await context.close()
+  await server.down()
+})
+
 test("invalid input shows the field's message and writes nothing", async () => {
   const server = await Server.start()
   const device = new Device("d")
