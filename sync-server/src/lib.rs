@@ -240,7 +240,12 @@ pub async fn serve(
                 tracing::info!("shutting down: closing connections and writing documents");
                 let (done, finished) = tokio::sync::oneshot::channel();
                 closer.send_shutdown(done);
-                let _ = finished.await;
+                if finished.await.is_err() {
+                    // The hub went without answering: its last write did not happen.
+                    if let Ok(mut s) = stopped.lock() {
+                        *s = Some("it stopped during the last write");
+                    }
+                }
             }
             why = &mut hub_gone => {
                 let why = why.unwrap_or("it ended");
