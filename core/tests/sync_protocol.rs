@@ -179,6 +179,38 @@ fn asking_for_an_unknown_document_gets_doc_unavailable() {
     );
 }
 
+#[test]
+fn a_peer_asking_for_too_many_unknown_documents_is_closed() {
+    let mut net = Net::new(1);
+    net.connect(0);
+    let ask = |net: &mut Net| {
+        let d = &mut net.devices[0];
+        let id = DocumentId::random();
+        let m = d
+            .conn
+            .as_mut()
+            .unwrap()
+            .sync_document(id, &mut d.docs)
+            .unwrap();
+        net.hub.receive(0, m)
+    };
+    // Each interest is kept, in case the document arrives later: up to a bound.
+    for _ in 0..fiche_core::protocol::MAX_UNKNOWN_ASKED {
+        let outs = ask(&mut net);
+        assert!(
+            matches!(&outs[..], [o] if matches!(&o.action, Action::Send(Message::DocUnavailable { .. }))),
+            "{outs:?}"
+        );
+    }
+    let outs = ask(&mut net);
+    assert!(
+        outs.iter().any(
+            |o| matches!(&o.action, Action::Close(reason) if reason.contains("does not hold"))
+        ),
+        "{outs:?}"
+    );
+}
+
 /// A tiny seeded generator, so a failing seed can be replayed.
 struct Rng(u64);
 impl Rng {

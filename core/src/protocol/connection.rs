@@ -96,7 +96,14 @@ pub struct Connection {
     remote: Option<PeerId>,
     phase: Phase,
     docs: HashMap<DocumentId, sync::State>,
+    /// Documents the peer asked for that were not held here (each keeps a sync state).
+    unknown_asked: usize,
 }
+
+/// How many documents this side does not hold a peer may ask for on one connection: each
+/// interest is kept (the document reaches the peer if it arrives), so a peer asking for
+/// random ids would grow memory without end. Past it, the connection is closed.
+pub const MAX_UNKNOWN_ASKED: usize = 10_000;
 
 impl Connection {
     pub fn new(side: Side, local: PeerId, metadata: PeerMetadata) -> Self {
@@ -107,6 +114,7 @@ impl Connection {
             remote: None,
             phase: Phase::Handshake,
             docs: HashMap::new(),
+            unknown_asked: 0,
         }
     }
 
@@ -383,6 +391,14 @@ impl Connection {
         if request && !docs.holds(&id) {
             // A peer asks for a document we do not have. Its interest is kept, so that the
             // document reaches it if it arrives here later.
+            if !self.docs.contains_key(&id) {
+                if self.unknown_asked >= MAX_UNKNOWN_ASKED {
+                    return self.error(format!(
+                        "asked for more than {MAX_UNKNOWN_ASKED} documents this side does not hold"
+                    ));
+                }
+                self.unknown_asked += 1;
+            }
             self.docs.entry(id).or_default();
             return self
                 .unavailable(id, false)

@@ -11,6 +11,6 @@ pub mod hub;
 pub mod message;
 pub mod settled;
 
-pub use connection::{Action, Connection, Documents, Side};
+pub use connection::{Action, Connection, Documents, Side, MAX_UNKNOWN_ASKED};
 pub use hub::{ConnId, Hub, Out};
 pub use message::{DecodeError, Message, PeerId, PeerMetadata, Preview, RemoteHeads, PROTOCOL_V1};
