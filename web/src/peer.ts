@@ -67,7 +67,9 @@ class PatientWebSocketAdapter extends WebSocketClientAdapter {
   connect(...args: Parameters<WebSocketClientAdapter["connect"]>) {
     if (this.stopped || this.asking || this.socket?.readyState === WebSocket.CONNECTING) return
     this.asking = true
-    void this.refused()
+    // A check that hangs (a link that drops packets) must not hold the try back for long.
+    const unsure = new Promise<boolean>(r => setTimeout(() => r(false), 3000))
+    void Promise.race([this.refused(), unsure])
       .catch(() => false)
       .then(refused => {
         this.asking = false
