@@ -98,6 +98,20 @@ impl Net {
         self.run();
     }
 
+    /// Device `i` asks for `id`, which it does not hold: the kind of message it sent, and
+    /// what the hub answers.
+    fn ask(&mut self, i: usize, id: DocumentId) -> (&'static str, Vec<fiche_core::protocol::Out>) {
+        let d = &mut self.devices[i];
+        let m = d
+            .conn
+            .as_mut()
+            .unwrap()
+            .sync_document(id, &mut d.docs)
+            .unwrap();
+        let kind = m.kind();
+        (kind, self.hub.receive(i as u64, m))
+    }
+
     /// A device changed a document locally: tell the hub.
     fn local_change(&mut self, i: usize, id: DocumentId) {
         let d = &mut self.devices[i];
@@ -164,15 +178,8 @@ fn asking_for_an_unknown_document_gets_doc_unavailable() {
     let mut net = Net::new(1);
     net.connect(0);
     let id = DocumentId::random();
-    let d = &mut net.devices[0];
-    let m = d
-        .conn
-        .as_mut()
-        .unwrap()
-        .sync_document(id, &mut d.docs)
-        .unwrap();
-    assert_eq!(m.kind(), "request");
-    let outs = net.hub.receive(0, m);
+    let (kind, outs) = net.ask(0, id);
+    assert_eq!(kind, "request");
     assert!(
         matches!(&outs[..], [o] if matches!(&o.action, Action::Send(Message::DocUnavailable { document_id, .. }) if *document_id == id)),
         "{outs:?}"
@@ -183,17 +190,7 @@ fn asking_for_an_unknown_document_gets_doc_unavailable() {
 fn a_peer_asking_for_too_many_unknown_documents_is_closed() {
     let mut net = Net::new(1);
     net.connect(0);
-    let ask = |net: &mut Net| {
-        let d = &mut net.devices[0];
-        let id = DocumentId::random();
-        let m = d
-            .conn
-            .as_mut()
-            .unwrap()
-            .sync_document(id, &mut d.docs)
-            .unwrap();
-        net.hub.receive(0, m)
-    };
+    let ask = |net: &mut Net| net.ask(0, DocumentId::random()).1;
     // Each interest is kept, in case the document arrives later: up to a bound.
     for _ in 0..fiche_core::protocol::MAX_UNKNOWN_ASKED {
         let outs = ask(&mut net);
