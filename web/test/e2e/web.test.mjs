@@ -257,6 +257,27 @@ test("a client erased on the server leaves the open page, its card and the brows
   await server.down()
 })
 
+/** A fresh browser profile on `server`'s sign-in screen. */
+async function signInScreen(server) {
+  const context = await (await launch()).newContext()
+  const page = await context.newPage()
+  await page.goto(server.url + "/")
+  await page.waitForSelector("[data-signin]")
+  return { context, page }
+}
+
+/** Submits `code` (an enrolment code or a token) on the sign-in screen. */
+async function signIn(page, code) {
+  await page.fill("[data-signin]", code)
+  await page.click(".signin button[type=submit]")
+}
+
+/** Revokes the device the browser enrolled as ("Web browser") in organisation `org`. */
+async function revokeBrowser(server, org) {
+  const devices = (await server.admin("device-list", "--org", org)).split("\n")
+  await server.admin("device-revoke", devices.find(l => l.includes("Web browser")).split("\t")[0])
+}
+
 test("a browser signs in with an enrolment code and sees its own organisation's clients only", async () => {
   let codes
   const server = await Server.start({
@@ -279,26 +300,19 @@ test("a browser signs in with an enrolment code and sees its own organisation's 
     await device.add("--name", name)
     await device.sync(server)
   }
-  const context = await (await launch()).newContext()
-  const page = await context.newPage()
-  await page.goto(server.url + "/")
-  await page.waitForSelector("[data-signin]")
+  const { context, page } = await signInScreen(server)
 
   // A code the server never gave is refused on the screen, which stays.
-  await page.fill("[data-signin]", "AAAA-BBBB-CCCC")
-  await page.click(".signin button[type=submit]")
+  await signIn(page, "AAAA-BBBB-CCCC")
   await page.waitForSelector(".signin .error", { timeout: 15_000 })
-  await page.fill("[data-signin]", codes.browser)
-  await page.click(".signin button[type=submit]")
+  await signIn(page, codes.browser)
   await page.waitForSelector('[data-client-id]:has-text("Acme Client")', { timeout: 30_000 })
   await synced(page, 1)
   assert.equal(await page.locator('[data-client-id]:has-text("Beta Client")').count(), 0)
   assert.equal(await page.getAttribute("[data-sync]", "data-listed"), "1")
 
   // Its device revoked, the page says so (not "offline") and offers a new sign-in.
-  const devices = (await server.admin("device-list", "--org", "acme")).split("\n")
-  const browserDevice = devices.find(l => l.includes("Web browser")).split("\t")[0]
-  await server.admin("device-revoke", browserDevice)
+  await revokeBrowser(server, "acme")
   await page.waitForSelector('[data-sync="refused"]', { timeout: 15_000 })
   await page.click("[data-signin-again]")
   await page.waitForSelector("[data-signin]", { timeout: 15_000 })
@@ -316,19 +330,15 @@ test("a browser revoked while the server was down, and reloaded meanwhile, says 
       code = await s.admin("device-enrol", alice)
     },
   })
-  const context = await (await launch()).newContext()
-  const page = await context.newPage()
-  await page.goto(server.url + "/")
-  await page.fill("[data-signin]", code)
-  await page.click(".signin button[type=submit]")
+  const { context, page } = await signInScreen(server)
+  await signIn(page, code)
   await page.waitForSelector('[data-sync="online"]', { timeout: 30_000 })
   await page.evaluate(() => navigator.serviceWorker.ready.then(() => true))
   await server.down()
   await page.waitForSelector('[data-sync="offline"]', { timeout: 15_000 })
   // Revoked on the stopped server's store, and the page reloaded from the service worker:
   // it has never connected, so no disconnection tells it anything.
-  const devices = (await server.admin("device-list", "--org", "acme")).split("\n")
-  await server.admin("device-revoke", devices.find(l => l.includes("Web browser")).split("\t")[0])
+  await revokeBrowser(server, "acme")
   await page.reload()
   await page.waitForSelector('[data-sync="offline"]', { timeout: 15_000 })
   await server.up()
