@@ -107,6 +107,15 @@ test("an edit made while the server is down reaches a device when it comes back"
   await server.down()
 })
 
+/** The names in the client listing the page keeps for its next visit (Cache Storage), or
+ * undefined while it keeps none. */
+const keptNames = page =>
+  page.evaluate(async () => {
+    const cache = await caches.open("fiche-listing")
+    const [key] = await cache.keys()
+    return key && (await (await cache.match(key)).json()).map(e => e.name)
+  })
+
 test("reloaded with the server down, the page lists the clients from what the browser kept and opens their cards", async () => {
   const server = await Server.start()
   const device = new Device("kept")
@@ -117,13 +126,7 @@ test("reloaded with the server down, the page lists the clients from what the br
   const { page, context } = await openApp(server)
   await synced(page, 3)
   // The listing the server gave is kept for the next visit.
-  const kept = await until("the listing kept", () =>
-    page.evaluate(async () => {
-      const cache = await caches.open("fiche-listing")
-      const [key] = await cache.keys()
-      return key && (await (await cache.match(key)).json()).map(e => e.name)
-    }),
-  )
+  const kept = await until("the listing kept", () => keptNames(page))
   assert.deepEqual([...kept].sort(), [...names].sort())
   // The app shell is cached once the service worker is active (it precaches on install);
   // the records are in IndexedDB once automerge-repo's throttled saves are done.
@@ -227,7 +230,7 @@ test("a client erased on the server leaves the open page, its card and the brows
   await device.sync(server)
   const { page, context } = await openApp(server)
   await synced(page, 2)
-  await until("the listing kept", () => page.evaluate(async () => (await (await caches.open("fiche-listing")).keys()).length > 0))
+  await until("the listing kept", () => keptNames(page))
   await page.evaluate(() => window.fiche.peer.flush())
   const stored = () =>
     page.evaluate(async () => {
@@ -244,12 +247,7 @@ test("a client erased on the server leaves the open page, its card and the brows
   await page.waitForSelector(`[data-erased="${gone}"]`, { timeout: 15_000 })
   await until("the row gone", async () => (await page.locator(`[data-client-id="${gone}"]`).count()) === 0, 15_000)
   await until("the record gone from IndexedDB", async () => !(await stored()).includes(gone), 15_000)
-  const kept = await page.evaluate(async () => {
-    const cache = await caches.open("fiche-listing")
-    const [key] = await cache.keys()
-    return (await (await cache.match(key)).json()).map(e => e.name)
-  })
-  assert.deepEqual(kept, ["Gardé SAS"])
+  assert.deepEqual(await keptNames(page), ["Gardé SAS"])
   await page.fill("[data-search]", "")
   assert.equal(await page.locator("[data-client-id]").count(), 1)
   assert.equal(await page.locator('[data-client-id]:has-text("Gardé SAS")').count(), 1)
