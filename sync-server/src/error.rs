@@ -21,6 +21,6 @@ pub enum ServerError {
     Erase(#[from] crate::erase::EraseError),
     #[error("TLS: {0}")]
     Tls(String),
-    #[error("the hub thread stopped ({0}): changes not yet written are lost, devices send them again on their next sync")]
-    HubStopped(&'static str),
+    #[error("the hub thread panicked: changes not yet written are lost, devices send them again on their next sync")]
+    HubPanicked,
 }

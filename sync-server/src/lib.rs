@@ -195,18 +195,16 @@ pub async fn serve(
     let stats = hub_thread.stats.clone();
     let (events, receiver) = std::sync::mpsc::channel();
     // A hub that stops of itself (a panic) stops the server too: connections would stay open
-    // with nothing to answer them, and /health would still say ok.
-    let (hub_ended, mut hub_gone) = tokio::sync::oneshot::channel::<&'static str>();
+    // with nothing to answer them, and /health would still say ok. The thread's result says
+    // whether it panicked; `hub_gone` wakes the serve loop when it ends.
+    let (hub_ended, mut hub_gone) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("fiche-hub".into())
         .spawn(move || {
             let run =
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hub_thread.run(receiver)));
-            let _ = hub_ended.send(if run.is_err() {
-                "it panicked"
-            } else {
-                "it ended"
-            });
+            let _ = hub_ended.send(());
+            run.is_err()
         })?;
     let state = routes::AppState {
         events,
@@ -232,28 +230,15 @@ pub async fn serve(
         .merge(blobs::router(files, auth))
         .into_make_service_with_connect_info::<auth::PeerAddr>();
     ready();
-    let hub_stopped = Arc::new(std::sync::Mutex::new(None));
-    let stopped = hub_stopped.clone();
     let stop = async move {
         tokio::select! {
             () = shutdown => {
                 tracing::info!("shutting down: closing connections and writing documents");
                 let (done, finished) = tokio::sync::oneshot::channel();
                 closer.send_shutdown(done);
-                if finished.await.is_err() {
-                    // The hub went without answering: its last write did not happen.
-                    if let Ok(mut s) = stopped.lock() {
-                        *s = Some("it stopped during the last write");
-                    }
-                }
+                let _ = finished.await;
             }
-            why = &mut hub_gone => {
-                let why = why.unwrap_or("it ended");
-                tracing::error!("the hub thread stopped ({why}): the server stops");
-                if let Ok(mut s) = stopped.lock() {
-                    *s = Some(why);
-                }
-            }
+            _ = &mut hub_gone => tracing::error!("the hub thread stopped: the server stops"),
         }
     };
     match &config.tls {
@@ -267,9 +252,9 @@ pub async fn serve(
                 .await?;
         }
     }
-    let _ = tokio::task::spawn_blocking(move || thread.join()).await;
-    if let Some(why) = hub_stopped.lock().ok().and_then(|s| *s) {
-        return Err(ServerError::HubStopped(why));
+    let panicked = tokio::task::spawn_blocking(move || thread.join()).await;
+    if matches!(panicked, Ok(Ok(true))) {
+        return Err(ServerError::HubPanicked);
     }
     tracing::info!("stopped");
     Ok(())
