@@ -9,6 +9,7 @@
 use automerge::{Automerge, ChangeHash};
 use sha2::{Digest, Sha256};
 
+use crate::blob::BlobHash;
 use crate::error::{Error, Result};
 use crate::id::DocumentId;
 use crate::key;
@@ -132,7 +133,7 @@ pub fn whole_document_writes(id: &DocumentId, heads: &[ChangeHash], bytes: Vec<u
 }
 
 /// The name of a snapshot: the SHA-256 of its heads, sorted (two saves share a name only
-/// when they hold the same changes).
+/// when they hold the same changes), in hex as blobs are named.
 fn heads_key(heads: &[ChangeHash]) -> String {
     let mut sorted = heads.to_vec();
     sorted.sort();
@@ -140,19 +141,11 @@ fn heads_key(heads: &[ChangeHash]) -> String {
     for h in &sorted {
         hash.update(h.0);
     }
-    hex(&hash.finalize())
+    BlobHash(hash.finalize().into()).to_string()
 }
 
 /// The name of an incremental chunk: the SHA-256 of its bytes, as automerge-repo names them,
 /// so that no chunk ever takes the place of another that holds other changes.
 fn chunk_key(chunk: &[u8]) -> String {
-    hex(&Sha256::digest(chunk))
-}
-
-fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::with_capacity(64), |mut out, b| {
-        let _ = write!(out, "{b:02x}");
-        out
-    })
+    BlobHash::of(chunk).to_string()
 }
