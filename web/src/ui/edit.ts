@@ -52,8 +52,9 @@ export function commit(peer: Peer, id: DocumentId, path: readonly string[], valu
   const normalised = getAt(copy, path) ?? null
   if (!always && JSON.stringify(normalised) === before) return undefined
   peer.change(id, action, d => {
-    // Automerge skips a write of the value already shown, so a conflict is settled by
-    // deleting the field (every concurrent value) before writing the one picked.
+    // Writing the value already shown may change nothing (in the browser it did not, on a
+    // field fiche-core wrote), so a conflict is settled by deleting the field (every
+    // concurrent value) before writing the one picked.
     if (always) deleteAt(d, path)
     put(d, path, normalised)
   })
