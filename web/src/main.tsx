@@ -66,8 +66,7 @@ async function start() {
   if ((await session.authRequired()) && !session.token()) {
     await new Promise<void>(done => render(<SignIn onDone={done} />, root))
   }
-  const refused = async () => session.token() !== "" && !(await session.tokenWorks(session.token()))
-  const peer = new Peer({ wsUrl: session.wsUrl(), member: session.member(), device: session.device(), refused })
+  const peer = new Peer({ wsUrl: session.wsUrl(), member: session.member(), device: session.device(), refused: session.tokenRefused })
   window.fiche = { peer, started }
   render(<App peer={peer} />, root)
   // Saves are throttled: what arrived in the last moments is written before the page goes.

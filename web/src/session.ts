@@ -56,6 +56,12 @@ export async function tokenWorks(t: string): Promise<boolean> {
   }
 }
 
+/** Whether the server refuses this browser's stored token (revoked, or unknown); false
+ * without a token, or when the server cannot be asked. */
+export async function tokenRefused(): Promise<boolean> {
+  return token() !== "" && !(await tokenWorks(token()))
+}
+
 /** Exchanges an enrolment code for a device token (`POST /api/enrol`). */
 export async function enrol(code: string, name: string): Promise<{ token: string; member: string }> {
   const r = await fetch("/api/enrol", {
