@@ -24,9 +24,7 @@ if [ ! -x /usr/bin/chromium ]; then
 fi
 
 echo "== npm ci (web/)"
-# npm 11 writes only this platform's optional native packages (rollup's) into the lock, and
-# its own `npm ci` then calls the lock out of sync: fall back to an install from the lock.
-(cd web && { npm ci --no-audit --no-fund --loglevel=error 2>/dev/null || npm install --no-audit --no-fund --loglevel=error; })
+(cd web && npm ci --no-audit --no-fund --loglevel=error)
 
 echo "== build the web client (types checked against the schema, tsc, vite)"
 (cd web && npm run build --silent)

@@ -87,17 +87,19 @@ fn build(web: &Path) -> Result<(), String> {
         return Err("npm is not on the PATH".into());
     }
     if !web.join("node_modules").exists() {
-        // npm 11 writes only this platform's optional native packages into the lock and its
-        // own `npm ci` then calls the lock out of sync: fall back to an install from the lock.
-        let ci = run(Command::new(npm)
+        // Only `npm ci`: it installs exactly the lock and never rewrites it (a tracked file).
+        println!(
+            "cargo:warning=building the web client: npm ci in {}",
+            web.display()
+        );
+        run(Command::new(npm)
             .args(["ci", "--no-audit", "--no-fund"])
-            .current_dir(web));
-        if ci.is_err() {
-            run(Command::new(npm)
-                .args(["install", "--no-audit", "--no-fund"])
-                .current_dir(web))?;
-        }
+            .current_dir(web))?;
     }
+    println!(
+        "cargo:warning=building the web client: npm run build in {}",
+        web.display()
+    );
     run(Command::new(npm).args(["run", "build"]).current_dir(web))
 }
 
