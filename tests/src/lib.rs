@@ -14,7 +14,9 @@ pub mod raw;
 pub use memory::Memory;
 
 /// Where cargo put the workspace's binaries: beside this executable, or beside the `deps/`
-/// folder a test executable runs from.
+/// folder a test executable runs from. Missing ones are built first (once per test process,
+/// `cargo build --workspace --bins` into the same target directory), so a plain
+/// `cargo test --workspace` on a fresh clone finds them.
 pub fn bin(name: &str) -> Result<PathBuf> {
     let exe = std::env::current_exe()?;
     let mut dir = exe.parent().context("no target directory")?;
@@ -23,12 +25,68 @@ pub fn bin(name: &str) -> Result<PathBuf> {
     }
     let path = dir.join(name);
     if !path.exists() {
+        build_binaries(dir)?;
+    }
+    if !path.exists() {
         bail!(
-            "{} is missing: build the workspace's binaries first (cargo build --workspace --bins)",
+            "{} is missing after building the workspace's binaries (cargo build --workspace --bins)",
             path.display()
         );
     }
     Ok(path)
+}
+
+/// Builds the workspace's binaries into the profile directory `profile_dir` (`…/debug` or
+/// `…/release`), once per process; later callers get the first build's outcome.
+fn build_binaries(profile_dir: &Path) -> Result<()> {
+    static BUILT: std::sync::OnceLock<std::result::Result<(), String>> = std::sync::OnceLock::new();
+    let outcome = BUILT.get_or_init(|| {
+        let target = profile_dir.parent().ok_or("no target directory")?;
+        let mut command = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+        command
+            .current_dir(root())
+            .args(["build", "--workspace", "--bins"])
+            .env("CARGO_TARGET_DIR", target);
+        if profile_dir.ends_with("release") {
+            command.arg("--release");
+        }
+        eprintln!("building the workspace's binaries for the end-to-end tests: {command:?}");
+        match command.status() {
+            Ok(s) if s.success() => Ok(()),
+            Ok(s) => Err(format!("cargo build --workspace --bins failed ({s})")),
+            Err(e) => Err(format!("cannot run cargo to build the binaries: {e}")),
+        }
+    });
+    outcome.clone().map_err(anyhow::Error::msg)
+}
+
+/// The official JavaScript peers' folder (`tests/js`), its pinned packages installed first
+/// (`npm ci`, once per process) when missing.
+pub fn js_dir() -> Result<PathBuf> {
+    static INSTALLED: std::sync::OnceLock<std::result::Result<(), String>> =
+        std::sync::OnceLock::new();
+    let dir = root().join("tests/js");
+    let outcome = INSTALLED.get_or_init(|| {
+        if dir.join("node_modules/@automerge/automerge-repo").exists() {
+            return Ok(());
+        }
+        eprintln!("installing the JavaScript peers: npm ci --prefix tests/js");
+        let out = Command::new("npm")
+            .args(["ci", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&dir)
+            .output()
+            .map_err(|e| format!("cannot run npm (is Node.js installed?): {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "npm ci --prefix tests/js failed ({}): {}",
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            ));
+        }
+        Ok(())
+    });
+    outcome.clone().map_err(anyhow::Error::msg)?;
+    Ok(dir)
 }
 
 /// The workspace root.
@@ -311,10 +369,7 @@ pub fn sync(store: &Path, server: &str) -> Result<serde_json::Value> {
 
 /// Runs the official JavaScript peer: `node tests/js/peer.mjs ARGS…`.
 pub fn js(args: &[&str]) -> Result<Output> {
-    let dir = root().join("tests/js");
-    if !dir.join("node_modules/@automerge/automerge-repo").exists() {
-        bail!("the JavaScript peers are not installed: run npm ci --prefix tests/js");
-    }
+    let dir = js_dir()?;
     Command::new("node")
         .arg(dir.join("peer.mjs"))
         .args(args)
@@ -349,7 +404,7 @@ impl JsServer {
 
     /// [`JsServer::start`] with options for node itself (`--max-old-space-size=…`).
     pub fn start_with(dir: &Path, node_options: &[&str]) -> Result<Self> {
-        let script = root().join("tests/js/peer.mjs");
+        let script = js_dir()?.join("peer.mjs");
         let mut command = Command::new("node");
         command
             .args(node_options)
@@ -361,16 +416,20 @@ impl JsServer {
         }
         let mut child = command
             .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
+            .stderr(Stdio::piped())
             .spawn()
             .context("cannot start the JavaScript server")?;
+        let errors = echo_stderr(&mut child);
         let stdout = child.stdout.take().context("no stdout")?;
         let line = first_line(stdout)?;
-        let port = line
-            .trim()
-            .strip_prefix("listening ")
-            .and_then(|p| p.parse().ok())
-            .with_context(|| format!("the JavaScript server said {line:?}"))?;
+        let port = line.trim().strip_prefix("listening ").and_then(|p| p.parse().ok());
+        let Some(port) = port else {
+            // It said something else, or died: what it wrote to stderr says why.
+            let _ = child.kill();
+            let _ = child.wait();
+            let said = errors.join().unwrap_or_default();
+            bail!("the JavaScript server did not start: it printed {line:?}; stderr: {said}");
+        };
         Ok(Self { child, port })
     }
 
@@ -387,6 +446,26 @@ impl JsServer {
     pub fn stop(mut self) -> Result<std::process::ExitStatus> {
         terminate(&mut self.child, "the JavaScript server")
     }
+}
+
+/// Copies a child's stderr to ours as it comes, and keeps its first 64 KiB to quote if the
+/// child fails.
+fn echo_stderr(child: &mut Child) -> std::thread::JoinHandle<String> {
+    let stderr = child.stderr.take();
+    std::thread::spawn(move || {
+        let mut kept = String::new();
+        let Some(stderr) = stderr else {
+            return kept;
+        };
+        for line in BufReader::new(stderr).lines().map_while(|l| l.ok()) {
+            eprintln!("{line}");
+            if kept.len() < 64 * 1024 {
+                kept.push_str(&line);
+                kept.push('\n');
+            }
+        }
+        kept
+    })
 }
 
 /// Sends SIGTERM to a server process and waits (60 s at most) for it to exit.
