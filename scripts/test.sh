@@ -34,6 +34,9 @@ FICHE_WEB_CLIENTS="${FICHE_WEB_CLIENTS:-1000}" FICHE_SERVER="$target/debug/fiche
 # --all-targets also runs the criterion benchmarks once each, in test mode, on small data.
 FICHE_BENCH_QUICK=1 cargo test --workspace --all-targets --locked
 cargo test --workspace --doc --locked
+# Every decoder of untrusted bytes fuzzed briefly (libFuzzer through cargo-fuzz, installed when
+# missing), after replaying the inputs kept in core/fuzz/regressions.
+FICHE_FUZZ_SECONDS="${FICHE_FUZZ_SECONDS:-30}" scripts/fuzz.sh
 # The benchmarks against the reference JavaScript server, small, so that they keep working
 # (the full run is in the README and bench/RESULTS.md). The plots need a font (Debian's).
 if [ ! -e /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]; then
