@@ -422,7 +422,10 @@ impl JsServer {
         let errors = echo_stderr(&mut child);
         let stdout = child.stdout.take().context("no stdout")?;
         let line = first_line(stdout)?;
-        let port = line.trim().strip_prefix("listening ").and_then(|p| p.parse().ok());
+        let port = line
+            .trim()
+            .strip_prefix("listening ")
+            .and_then(|p| p.parse().ok());
         let Some(port) = port else {
             // It said something else, or died: what it wrote to stderr says why.
             let _ = child.kill();
