@@ -120,7 +120,8 @@ impl Owners {
                 scope
             }
             Err(e) => {
-                // Ids that hold nothing: what is derived from them is claimed, then empty.
+                // The unkeyed ids: claimed for this organisation before anything is written
+                // under them (`ensure`), so nothing of another's is reached through them.
                 tracing::error!(%org, error = %e, "cannot read an organisation's key");
                 Scope::new(Arc::from(org), None)
             }
