@@ -238,3 +238,66 @@ impl Assignments {
         members
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::ActorId;
+    use fiche_core::model::{Client, Contact};
+    use fiche_core::record::Author;
+    use fiche_core::store::SledStore;
+
+    fn author() -> Author {
+        Author {
+            member: "tom".into(),
+            device: "phone".into(),
+            action: "create".into(),
+        }
+    }
+
+    #[test]
+    fn a_technicians_new_records_are_theirs_from_the_first_change_and_after_a_restart(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path())?);
+        let mut assignments = Assignments::load(store.clone())?;
+        let (client, contact) = (
+            DocumentId::from_bytes([1; 16]),
+            DocumentId::from_bytes([2; 16]),
+        );
+        assignments.created(client, "tom")?;
+        assignments.created(contact, "tom")?;
+        // Seen before its first change is read; listed once its kind is known.
+        assert!(assignments.is_assigned(&client, "tom"));
+        assert!(!assignments.is_assigned(&client, "ann"));
+        assert!(assignments.of_member("tom").is_empty());
+        let mut walk_in = Client::default();
+        walk_in.name.display = "Walk-in".into();
+        let doc = record::create(ActorId::random(), Kind::Client, &walk_in, &author())?;
+        assert_eq!(
+            assignments.update(client, &doc)?,
+            BTreeSet::from(["tom".to_string()])
+        );
+        let person = record::create(
+            ActorId::random(),
+            Kind::Contact,
+            &Contact::default(),
+            &author(),
+        )?;
+        assert_eq!(
+            assignments.update(contact, &person)?,
+            BTreeSet::from(["tom".to_string()])
+        );
+        // Known once: a later change moves nothing.
+        assert!(assignments.update(contact, &person)?.is_empty());
+        let expected = vec![(client, Kind::Client), (contact, Kind::Contact)];
+        assert_eq!(assignments.of_member("tom"), expected);
+        drop(assignments);
+        let mut again = Assignments::load(store)?;
+        assert_eq!(again.of_member("tom"), expected);
+        // Erased: no longer theirs.
+        assert_eq!(again.forget(&client), BTreeSet::from(["tom".to_string()]));
+        assert!(!again.is_assigned(&client, "tom"));
+        Ok(())
+    }
+}
