@@ -1,8 +1,9 @@
 //! Which members each client record is assigned to (its manager, the technicians of its
-//! interventions), and which contact records it links, kept in the store as
-//! `["_assigned", DOC]` and `["_linked", DOC]` so that a technician's rights and directory are
-//! known without loading any record. A technician sees the clients assigned to them and the
-//! contacts those clients link (the person to call on site).
+//! interventions), which contact records it links, and which technician created a record,
+//! kept in the store as `["_assigned", DOC]`, `["_linked", DOC]` and `["_created", DOC]` so
+//! that a technician's rights and directory are known without loading any record. A
+//! technician sees the clients assigned to them, the records they created (walk-ins filed in
+//! the field), and the contacts those clients link (the person to call on site).
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
@@ -12,6 +13,7 @@ use fiche_core::model::Client;
 use fiche_core::schema::{self, Kind};
 use fiche_core::store::{Store, StoreError, Write};
 use fiche_core::{key, record, DocumentId};
+use serde::{Deserialize, Serialize};
 
 #[derive(Debug)]
 pub struct Assignments {
@@ -22,6 +24,22 @@ pub struct Assignments {
     links: HashMap<DocumentId, BTreeSet<DocumentId>>,
     /// Contact → the clients linking it (derived from `links`).
     linked_by: HashMap<DocumentId, BTreeSet<DocumentId>>,
+    /// Record → the technician who created it.
+    created: HashMap<DocumentId, Creator>,
+}
+
+/// Who created a record, and its kind once it has been read (`"client"`, `"contact"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Creator {
+    member: String,
+    #[serde(default)]
+    kind: Option<String>,
+}
+
+impl Creator {
+    fn kind(&self) -> Option<Kind> {
+        self.kind.as_deref().and_then(Kind::parse)
+    }
 }
 
 fn ids(value: &[u8]) -> BTreeSet<DocumentId> {
@@ -39,6 +57,7 @@ impl Assignments {
             map: HashMap::new(),
             links: HashMap::new(),
             linked_by: HashMap::new(),
+            created: HashMap::new(),
         };
         for (key, value) in store.scan(&key!["_assigned"])? {
             if let Some(id) = key.get(1).and_then(|k| k.parse::<DocumentId>().ok()) {
@@ -51,7 +70,32 @@ impl Assignments {
                 this.set_links(id, ids(&value));
             }
         }
+        for (key, value) in store.scan(&key!["_created"])? {
+            let id = key.get(1).and_then(|k| k.parse::<DocumentId>().ok());
+            if let (Some(id), Ok(creator)) = (id, serde_json::from_slice(&value)) {
+                this.created.insert(id, creator);
+            }
+        }
         Ok(this)
+    }
+
+    /// Records, durably, that technician `member` creates `id` (before its first change is
+    /// applied): it is theirs to see and edit from now on.
+    pub fn created(&mut self, id: DocumentId, member: &str) -> Result<(), StoreError> {
+        let creator = Creator {
+            member: member.to_string(),
+            kind: None,
+        };
+        self.store.put(
+            key!["_created", id],
+            serde_json::to_vec(&creator).unwrap_or_default(),
+        )?;
+        self.created.insert(id, creator);
+        Ok(())
+    }
+
+    fn created_by(&self, id: &DocumentId, member: &str) -> bool {
+        self.created.get(id).is_some_and(|c| c.member == member)
     }
 
     fn set_links(&mut self, client: DocumentId, contacts: BTreeSet<DocumentId>) {
@@ -71,7 +115,9 @@ impl Assignments {
     /// Whether `member` may see `id`: a client assigned to them, or a contact that such a
     /// client links.
     pub fn is_assigned(&self, id: &DocumentId, member: &str) -> bool {
-        let assigned = |c: &DocumentId| self.map.get(c).is_some_and(|m| m.contains(member));
+        let assigned = |c: &DocumentId| {
+            self.map.get(c).is_some_and(|m| m.contains(member)) || self.created_by(c, member)
+        };
         assigned(id)
             || self
                 .linked_by
@@ -79,20 +125,28 @@ impl Assignments {
                 .is_some_and(|by| by.iter().any(assigned))
     }
 
-    /// The records `member` sees, with their kind: the clients assigned to them and the
-    /// contacts those link.
+    /// The records `member` sees, with their kind: the clients assigned to them or created
+    /// by them, the contacts those link and the contacts they created.
     pub fn of_member(&self, member: &str) -> Vec<(DocumentId, Kind)> {
-        let clients: Vec<DocumentId> = self
+        let mine = |kind: Kind| {
+            self.created
+                .iter()
+                .filter(move |(_, c)| c.member == member && c.kind() == Some(kind))
+                .map(|(id, _)| *id)
+        };
+        let clients: BTreeSet<DocumentId> = self
             .map
             .iter()
             .filter(|(_, m)| m.contains(member))
             .map(|(id, _)| *id)
+            .chain(mine(Kind::Client))
             .collect();
         let contacts: BTreeSet<DocumentId> = clients
             .iter()
             .filter_map(|c| self.links.get(c))
             .flatten()
             .copied()
+            .chain(mine(Kind::Contact))
             .collect();
         clients
             .into_iter()
@@ -108,11 +162,13 @@ impl Assignments {
         id: DocumentId,
         doc: &Automerge,
     ) -> Result<BTreeSet<String>, StoreError> {
-        if schema::kind_of(doc) != Some(Kind::Client) {
-            return Ok(BTreeSet::new());
+        let kind = schema::kind_of(doc);
+        let mut affected = self.learn_kind(id, kind)?;
+        if kind != Some(Kind::Client) {
+            return Ok(affected);
         }
         let Ok(client) = record::read::<Client>(doc) else {
-            return Ok(BTreeSet::new());
+            return Ok(affected);
         };
         let members = client.assignees();
         let contacts: BTreeSet<DocumentId> = client
@@ -123,7 +179,7 @@ impl Assignments {
         let before = self.map.get(&id).cloned().unwrap_or_default();
         let linked_before = self.links.get(&id).cloned().unwrap_or_default();
         if members == before && contacts == linked_before {
-            return Ok(BTreeSet::new());
+            return Ok(affected);
         }
         let listed: Vec<String> = contacts.iter().map(|c| c.to_string()).collect();
         self.store.apply(vec![
@@ -136,24 +192,112 @@ impl Assignments {
                 serde_json::to_vec(&listed).unwrap_or_default(),
             ),
         ])?;
-        let affected = members.union(&before).cloned().collect();
+        affected.extend(members.union(&before).cloned());
         self.map.insert(id, members);
         self.set_links(id, contacts);
         Ok(affected)
     }
 
+    /// Notes the kind of a record a technician created, the first time it is read (it is
+    /// listed in their directory from then on); returns the technician if so.
+    fn learn_kind(
+        &mut self,
+        id: DocumentId,
+        kind: Option<Kind>,
+    ) -> Result<BTreeSet<String>, StoreError> {
+        let Some(creator) = self.created.get_mut(&id) else {
+            return Ok(BTreeSet::new());
+        };
+        let Some(kind) = kind.filter(|k| matches!(k, Kind::Client | Kind::Contact)) else {
+            return Ok(BTreeSet::new());
+        };
+        if creator.kind() == Some(kind) {
+            return Ok(BTreeSet::new());
+        }
+        creator.kind = Some(kind.as_str().to_string());
+        let bytes = serde_json::to_vec(&*creator).unwrap_or_default();
+        let member = creator.member.clone();
+        self.store.put(key!["_created", id], bytes)?;
+        Ok(BTreeSet::from([member]))
+    }
+
     /// Forgets a record (it is being erased); returns the members who saw it. The caller
-    /// deletes `["_assigned", DOC]` and `["_linked", DOC]`.
+    /// deletes `["_assigned", DOC]`, `["_linked", DOC]` and `["_created", DOC]`.
     pub fn forget(&mut self, id: &DocumentId) -> BTreeSet<String> {
         self.set_links(*id, BTreeSet::new());
         let mut members = self.map.remove(id).unwrap_or_default();
+        members.extend(self.created.remove(id).map(|c| c.member));
         // A contact: the members of the clients that link it saw it.
         for c in self.linked_by.remove(id).unwrap_or_default() {
             if let Some(links) = self.links.get_mut(&c) {
                 links.remove(id);
             }
             members.extend(self.map.get(&c).cloned().unwrap_or_default());
+            members.extend(self.created.get(&c).map(|c| c.member.clone()));
         }
         members
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use automerge::ActorId;
+    use fiche_core::model::{Client, Contact};
+    use fiche_core::record::Author;
+    use fiche_core::store::SledStore;
+
+    fn author() -> Author {
+        Author {
+            member: "tom".into(),
+            device: "phone".into(),
+            action: "create".into(),
+        }
+    }
+
+    #[test]
+    fn a_technicians_new_records_are_theirs_from_the_first_change_and_after_a_restart(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let store: Arc<dyn Store> = Arc::new(SledStore::open(dir.path())?);
+        let mut assignments = Assignments::load(store.clone())?;
+        let (client, contact) = (
+            DocumentId::from_bytes([1; 16]),
+            DocumentId::from_bytes([2; 16]),
+        );
+        assignments.created(client, "tom")?;
+        assignments.created(contact, "tom")?;
+        // Seen before its first change is read; listed once its kind is known.
+        assert!(assignments.is_assigned(&client, "tom"));
+        assert!(!assignments.is_assigned(&client, "ann"));
+        assert!(assignments.of_member("tom").is_empty());
+        let mut walk_in = Client::default();
+        walk_in.name.display = "Walk-in".into();
+        let doc = record::create(ActorId::random(), Kind::Client, &walk_in, &author())?;
+        assert_eq!(
+            assignments.update(client, &doc)?,
+            BTreeSet::from(["tom".to_string()])
+        );
+        let person = record::create(
+            ActorId::random(),
+            Kind::Contact,
+            &Contact::default(),
+            &author(),
+        )?;
+        assert_eq!(
+            assignments.update(contact, &person)?,
+            BTreeSet::from(["tom".to_string()])
+        );
+        // Known once: a later change moves nothing.
+        assert!(assignments.update(contact, &person)?.is_empty());
+        let expected = vec![(client, Kind::Client), (contact, Kind::Contact)];
+        assert_eq!(assignments.of_member("tom"), expected);
+        drop(assignments);
+        let mut again = Assignments::load(store)?;
+        assert_eq!(again.of_member("tom"), expected);
+        // Erased: no longer theirs.
+        assert_eq!(again.forget(&client), BTreeSet::from(["tom".to_string()]));
+        assert!(!again.is_assigned(&client, "tom"));
+        Ok(())
     }
 }

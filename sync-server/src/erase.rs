@@ -14,7 +14,6 @@ use fiche_core::store::{Store, StoreError, Write};
 use fiche_core::{key, record, DocumentId};
 use serde::{Deserialize, Serialize};
 
-use crate::access::{member_directory, scoped};
 use crate::accounts::{audit, OPEN_ORG};
 use crate::docs::ServerDocs;
 use crate::hub::HubThread;
@@ -118,6 +117,7 @@ impl HubThread {
         writes.push(Write::Delete(key!["_docs", id]));
         writes.push(Write::Delete(key!["_assigned", id]));
         writes.push(Write::Delete(key!["_linked", id]));
+        writes.push(Write::Delete(key!["_created", id]));
         writes.push(Write::Delete(ServerDocs::unlisted_key(&id)));
         let entries = writes.len();
         let tombstone = Tombstone {
@@ -146,8 +146,9 @@ impl HubThread {
         self.unlisted.remove(&id);
         let members = self.assignments.forget(&id);
         let mut outs = self.hub.erased(&id);
-        let directories = std::iter::once(scoped(&org, directory_id()))
-            .chain(members.iter().map(|m| member_directory(&org, m)));
+        let scope = self.owners.scope(&org);
+        let directories = std::iter::once(scope.id(directory_id()))
+            .chain(members.iter().map(|m| scope.member_directory(m)));
         for dir in directories {
             let Some(doc) = self.hub.documents().directory(&dir, false) else {
                 continue;

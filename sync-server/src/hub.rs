@@ -15,7 +15,7 @@ use fiche_core::{schema, DocumentId};
 use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 
-use crate::access::{member_directory, scoped, ConnAccess, Owners, Verdict};
+use crate::access::{ConnAccess, Owners, Verdict};
 use crate::accounts::{Access, Role, OPEN_ORG};
 use crate::assign::Assignments;
 use crate::docs::ServerDocs;
@@ -167,7 +167,7 @@ impl HubThread {
                         }
                         match c
                             .access
-                            .inbound(&mut self.owners, &self.assignments, message)
+                            .inbound(&mut self.owners, &mut self.assignments, message)
                         {
                             Verdict::Pass(m) => {
                                 let answers = self.hub.receive(conn, m);
@@ -371,7 +371,8 @@ impl HubThread {
                 continue;
             }
             let org = self.owners.owner(id).unwrap_or_else(|| Arc::from(OPEN_ORG));
-            let dir = scoped(&org, directory_id());
+            let scope = self.owners.scope(&org);
+            let dir = scope.id(directory_id());
             if *id == dir {
                 continue;
             }
@@ -381,7 +382,7 @@ impl HubThread {
                 continue;
             }
             // Peers know the organisation's settings by the well-known id.
-            let named = if *id == scoped(&org, settings_id()) {
+            let named = if *id == scope.id(settings_id()) {
                 settings_id()
             } else {
                 *id
@@ -464,7 +465,8 @@ impl HubThread {
         let mut outs = Vec::new();
         for (org, member) in affected {
             if self.fill_member_directory(&org, &member) {
-                outs.extend(self.hub.changed(&member_directory(&org, &member), None));
+                let dir = self.owners.scope(&org).member_directory(&member);
+                outs.extend(self.hub.changed(&dir, None));
             }
         }
         outs
@@ -473,7 +475,7 @@ impl HubThread {
     /// Makes a member's own directory list exactly the records assigned to them, the contacts
     /// those link, and the settings (what a technician's device discovers); whether it changed.
     fn fill_member_directory(&mut self, org: &Arc<str>, member: &str) -> bool {
-        let dir = member_directory(org, member);
+        let dir = self.owners.scope(org).member_directory(member);
         if let Err(e) = self.owners.ensure(dir, org) {
             tracing::error!(error = %e, "cannot record a directory's owner");
             return false;

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context, Result};
 
 mod memory;
+pub mod org;
 pub mod raw;
 
 pub use memory::Memory;

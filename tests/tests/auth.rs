@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Duration;
 
 use automerge::sync::{State, SyncDoc};
@@ -14,7 +13,8 @@ use automerge::{Automerge, ROOT};
 use fiche_core::directory::directory_id;
 use fiche_core::protocol::Message;
 use fiche_core::sync::{SyncError, SyncOptions};
-use fiche_core::{Book, DocumentId};
+use fiche_core::DocumentId;
+use fiche_tests::org::{enrolled, member, named, names, runtime};
 use fiche_tests::raw::{Raw, PEER};
 use fiche_tests::{admin, device, shows, sync_book, Server};
 
@@ -23,35 +23,6 @@ fn two_organisations(data: &Path) -> Server {
     admin(data, &["org-create", "acme", "--name", "Acme Travel"]).unwrap();
     admin(data, &["org-create", "beta", "--name", "Beta Heating"]).unwrap();
     Server::start_secured(data, None, &[]).unwrap()
-}
-
-/// A member of `org` with `role`, and a one-time enrolment code for a device of theirs.
-fn member(data: &Path, org: &str, name: &str, role: &str) -> (String, String) {
-    let id = admin(data, &["member-add", org, name, "--role", role]).unwrap();
-    let code = admin(data, &["device-enrol", &id]).unwrap();
-    (id, code)
-}
-
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-/// A device in `dir` enrolled with `code`; returns it and its token.
-fn enrolled(dir: &Path, server: &Server, code: &str) -> (Arc<Book>, String) {
-    let book = device(dir);
-    let url = server.url();
-    let done = fiche_core::sync::enrol(&book, &url, code, "test device", None);
-    let enrolled = runtime().block_on(done).unwrap();
-    (book, enrolled.token)
-}
-
-fn named(display: &str) -> fiche_core::model::Client {
-    let mut client = fiche_core::model::Client::default();
-    client.name.display = display.to_string();
-    client
 }
 
 /// Bytes the server takes for a JPEG photo.
@@ -124,12 +95,7 @@ fn an_organisation_never_reaches_another_ones_records_or_blobs() {
     sync_book(&a, &server.url());
 
     // Through sync and discovery, A's device gets its own organisation's records only.
-    let names: Vec<String> = a
-        .list(&Default::default(), Default::default())
-        .into_iter()
-        .map(|s| s.name)
-        .collect();
-    assert_eq!(names, ["Acme Visible Client"]);
+    assert_eq!(names(&a), ["Acme Visible Client"]);
     assert_eq!(b.count(), 1);
     // The web client's list from the server: each organisation its own; no token, nothing.
     assert_eq!(listed_names(&server, &token_a), ["Acme Visible Client"]);
@@ -435,12 +401,7 @@ fn a_technician_receives_exactly_the_clients_assigned_to_them_and_live() {
     let (tom, token_t) = enrolled(&store_t, &server, &code_t);
     sync_book(&tom, &server.url());
     assert_eq!(listed_names(&server, &token_t), ["Assigned By Manager"]);
-    let names: Vec<String> = tom
-        .list(&Default::default(), Default::default())
-        .into_iter()
-        .map(|s| s.name)
-        .collect();
-    assert_eq!(names, ["Assigned By Manager"]);
+    assert_eq!(names(&tom), ["Assigned By Manager"]);
     assert_eq!(
         tom.contact(&on_site).unwrap().name.display,
         "Site Caretaker"

@@ -12,6 +12,7 @@
 
 pub mod admin;
 pub mod audit;
+pub mod scope;
 mod secret;
 
 use std::sync::Arc;
@@ -23,6 +24,7 @@ use serde::{Deserialize, Serialize};
 
 pub use fiche_core::model::Role;
 
+pub use scope::{Scope, ScopeKey};
 pub use secret::{hash_code, hash_token, new_code, new_token, NoRandom};
 
 /// The organisation every peer belongs to on a server started with `--no-auth`.
@@ -33,6 +35,23 @@ pub struct Org {
     pub id: String,
     pub name: String,
     pub created: i64,
+    /// The key of its derived document ids, in hex ([`scope`]); none for an organisation
+    /// created before keys, which keeps the unkeyed ids.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+}
+
+impl Org {
+    /// How this organisation's derived ids are made.
+    pub fn scope(&self) -> Result<Scope, AccountError> {
+        let key = match &self.key {
+            Some(hex) => Some(scope::key_from_hex(hex).ok_or_else(|| {
+                AccountError::Damaged(format!("the key of organisation {}", self.id))
+            })?),
+            None => None,
+        };
+        Ok(Scope::new(Arc::from(self.id.as_str()), key))
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +92,8 @@ pub struct Access {
     pub member: String,
     pub role: Role,
     pub device: String,
+    /// The key of the organisation's derived ids (see [`Access::scope`]).
+    pub scope_key: Option<ScopeKey>,
 }
 
 impl Access {
@@ -83,7 +104,13 @@ impl Access {
             member: "anyone".into(),
             role: Role::Owner,
             device: "anonymous".into(),
+            scope_key: None,
         }
+    }
+
+    /// How the organisation's derived ids are made.
+    pub fn scope(&self) -> Scope {
+        Scope::new(self.org.clone(), self.scope_key)
     }
 }
 
@@ -204,7 +231,8 @@ impl Accounts {
         Ok(out)
     }
 
-    /// The writes that create an organisation.
+    /// The writes that create an organisation: its record with a new key, and the claims on
+    /// its derived ids.
     pub(crate) fn create_org(
         &self,
         id: &str,
@@ -226,9 +254,29 @@ impl Accounts {
             id: id.to_string(),
             name: non_empty(name)?,
             created: now_seconds(),
+            key: Some(scope::key_to_hex(&secret::new_scope_key()?)),
         };
-        let w = Write::Put(key!["_auth", "org", id], encode(&org));
-        Ok((org, vec![w]))
+        let mut writes = org.scope()?.claims([]);
+        writes.push(Write::Put(key!["_auth", "org", id], encode(&org)));
+        Ok((org, writes))
+    }
+
+    /// Gives an organisation a new key (so new derived ids, claimed in the same write);
+    /// returns its scope. Its devices fill the new directory and settings on their next sync.
+    pub fn rekey(&self, id: &str) -> Result<Scope, AccountError> {
+        let mut org = self.org(id)?;
+        org.key = Some(scope::key_to_hex(&secret::new_scope_key()?));
+        let scope = org.scope()?;
+        let members = self.members(id)?;
+        let mut writes = scope.claims(members.iter().map(|m| m.id.as_str()));
+        writes.push(Write::Put(key!["_auth", "org", id], encode(&org)));
+        writes.push(audit::entry(
+            "server",
+            "org rekeyed",
+            &format!("{id}: an id derived for it held another organisation's document"),
+        ));
+        self.store.apply(writes)?;
+        Ok(scope)
     }
 
     pub(crate) fn add_member(
@@ -237,7 +285,7 @@ impl Accounts {
         name: &str,
         role: Role,
     ) -> Result<(Member, Vec<Write>), AccountError> {
-        self.org(org)?;
+        let scope = self.org(org)?.scope()?;
         let member = Member {
             id: short_id(),
             org: org.to_string(),
@@ -245,8 +293,10 @@ impl Accounts {
             role,
             created: now_seconds(),
         };
+        // Its own directory is claimed now, so that no one else's document can wait there.
+        let claim = scope::owner_entry(scope.member_directory(&member.id), org);
         let w = Write::Put(key!["_auth", "member", &member.id], encode(&member));
-        Ok((member, vec![w]))
+        Ok((member, vec![claim, w]))
     }
 
     pub(crate) fn set_role(
@@ -365,11 +415,17 @@ impl Accounts {
         let Ok(m) = self.member(&d.member) else {
             return Ok(None);
         };
+        let scope = match self.org(&m.org) {
+            Ok(org) => org.scope()?,
+            Err(AccountError::NoOrg(_)) => return Ok(None),
+            Err(e) => return Err(e),
+        };
         Ok(Some(Access {
-            org: Arc::from(m.org.as_str()),
+            org: scope.org().clone(),
             member: m.id,
             role: m.role,
             device,
+            scope_key: scope.key(),
         }))
     }
 

@@ -23,6 +23,11 @@ pub fn new_token() -> Result<String, NoRandom> {
     Ok(format!("fiche_{hex}"))
 }
 
+/// A key for an organisation's derived document ids (`scope`).
+pub fn new_scope_key() -> Result<[u8; 32], NoRandom> {
+    random()
+}
+
 /// An enrolment code to read out or type: 60 random bits as `XXXX-XXXX-XXXX` (short-lived
 /// and tried at a slowed-down rate, so this is plenty).
 pub fn new_code() -> Result<String, NoRandom> {
