@@ -299,8 +299,13 @@ impl<'a> LineCounter<'a> {
             start += 1;
         }
         if start >= self.at {
-            let newlines = self.text[self.at..start].iter().filter(|&&b| b == b'\n');
-            self.line += newlines.count();
+            // A line ends at `\n`, `\r\n` or a lone `\r` (old Mac files), as the reader takes it.
+            let window = &self.text[self.at..start];
+            let breaks = window
+                .iter()
+                .enumerate()
+                .filter(|&(i, &b)| b == b'\n' || (b == b'\r' && window.get(i + 1) != Some(&b'\n')));
+            self.line += breaks.count();
             self.at = start;
         }
         self.line
@@ -568,6 +573,9 @@ mod tests {
         check("name\n\n\na\n\n", &[4]);
         check("\u{feff}name\r\n\"a\r\n\r\nb\"\r\nc", &[2, 5]);
         check("name,city\nA,\n,\nB,\n", &[2, 4]);
+        // Old Mac files end lines with a lone `\r` (found by the csv fuzz target).
+        check("name\ra\r\rb\r", &[2, 4]);
+        check("name\ra\r\nb\nc", &[2, 3, 4]);
     }
 
     #[test]
