@@ -21,6 +21,21 @@ fn member(data: &Path, org: &str, name: &str, role: &str) -> (String, String) {
     (id, code)
 }
 
+/// A secured server whose organisation `acme` has these members (name, role): the server and
+/// each member's id and enrolment code.
+fn acme(
+    data: &Path,
+    members: &[(&str, &str)],
+    options: &[&str],
+) -> (Server, Vec<(String, String)>) {
+    admin(data, &["org-create", "acme", "--name", "Acme Travel"]).unwrap();
+    let made = members
+        .iter()
+        .map(|(name, role)| member(data, "acme", name, role))
+        .collect();
+    (Server::start_secured(data, None, options).unwrap(), made)
+}
+
 /// `POST /api/enrol` with `code`: the status and the body.
 fn enrol(server: &Server, code: &str) -> fiche_tests::Response {
     let body = serde_json::json!({ "code": code, "name": "test" }).to_string();
@@ -145,13 +160,12 @@ fn silent_and_slow_header_sockets_neither_exhaust_descriptors_nor_stop_health() 
 fn a_good_code_does_not_reset_the_slow_down_of_bad_ones() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("server");
-    admin(&data, &["org-create", "acme", "--name", "Acme Travel"]).unwrap();
-    let (_, good) = member(&data, "acme", "Carla", "staff");
-    let server = Server::start_secured(&data, None, &[]).unwrap();
+    let (server, made) = acme(&data, &[("Carla", "staff")], &[]);
+    let good = &made[0].1;
     let mut statuses: Vec<u16> = (0..4)
         .map(|n| enrol(&server, &format!("bad-{n}")).status)
         .collect();
-    statuses.push(enrol(&server, &good).status);
+    statuses.push(enrol(&server, good).status);
     statuses.extend((4..6).map(|n| enrol(&server, &format!("bad-{n}")).status));
     // Five failures, then a wait; the good code between them changes nothing.
     assert_eq!(statuses, [403, 403, 403, 403, 200, 403, 429]);
@@ -179,10 +193,8 @@ fn a_good_code_does_not_reset_the_slow_down_of_bad_ones() {
 fn a_valid_token_behind_an_address_that_sent_bad_ones_still_gets_in() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("server");
-    admin(&data, &["org-create", "acme", "--name", "Acme Travel"]).unwrap();
-    let (_, code) = member(&data, "acme", "Dora", "staff");
-    let server = Server::start_secured(&data, None, &[]).unwrap();
-    let (_, token) = enrolled(&tmp.path().join("d"), &server, &code);
+    let (server, made) = acme(&data, &[("Dora", "staff")], &[]);
+    let (_, token) = enrolled(&tmp.path().join("d"), &server, &made[0].1);
     // Someone else behind the same address guesses tokens.
     let bad: Vec<u16> = (0..8)
         .map(|n| get(&server, "/api/clients", &format!("fiche_{n:064}")))
@@ -220,18 +232,15 @@ fn half_upload(server: &Server, token: &str, bytes: &[u8]) -> u16 {
 fn unfinished_uploads_stop_at_the_organisations_cap() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("server");
-    admin(&data, &["org-create", "acme", "--name", "Acme Travel"]).unwrap();
-    let (_, code_a) = member(&data, "acme", "Ana", "staff");
-    let (_, code_b) = member(&data, "acme", "Bo", "staff");
     let caps = [
         "--max-unfinished-uploads-per-device",
         "3",
         "--max-unfinished-uploads-per-org",
         "4",
     ];
-    let server = Server::start_secured(&data, None, &caps).unwrap();
-    let (_, a) = enrolled(&tmp.path().join("a"), &server, &code_a);
-    let (_, b) = enrolled(&tmp.path().join("b"), &server, &code_b);
+    let (server, made) = acme(&data, &[("Ana", "staff"), ("Bo", "staff")], &caps);
+    let (_, a) = enrolled(&tmp.path().join("a"), &server, &made[0].1);
+    let (_, b) = enrolled(&tmp.path().join("b"), &server, &made[1].1);
     let mut statuses: Vec<u16> = (0..4)
         .map(|n| half_upload(&server, &a, &photo(64 << 10, n)))
         .collect();
@@ -247,12 +256,11 @@ fn unfinished_uploads_stop_at_the_organisations_cap() {
 fn a_technician_gets_only_the_files_of_the_clients_assigned_to_them() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("server");
-    admin(&data, &["org-create", "acme", "--name", "Acme Travel"]).unwrap();
-    let (_, code_m) = member(&data, "acme", "Mia", "manager");
-    let (tech, code_t) = member(&data, "acme", "Tom", "technician");
-    let server = Server::start_secured(&data, None, &[]).unwrap();
-    let (mia, token_m) = enrolled(&tmp.path().join("m"), &server, &code_m);
-    let (tom, token_t) = enrolled(&tmp.path().join("t"), &server, &code_t);
+    let members = [("Mia", "manager"), ("Tom", "technician")];
+    let (server, made) = acme(&data, &members, &[]);
+    let tech = made[1].0.clone();
+    let (mia, token_m) = enrolled(&tmp.path().join("m"), &server, &made[0].1);
+    let (tom, token_t) = enrolled(&tmp.path().join("t"), &server, &made[1].1);
     let add_photo = |book: &Book, id: &fiche_core::DocumentId, marker: u8| {
         let file = tmp.path().join(format!("{marker}.jpg"));
         std::fs::write(&file, photo(4096, marker)).unwrap();

@@ -115,31 +115,19 @@ impl Unfinished {
             u.total = total;
             return Ok(());
         }
-        let sum = |mine: &dyn Fn(&Upload) -> bool| {
-            let of = uploads.values().filter(|u| mine(u));
-            of.fold((0usize, 0u64), |(n, b), u| (n + 1, b + u.total))
-        };
-        let (n, bytes) = sum(&|u| u.org == org && u.device.as_deref() == Some(device));
-        let device_cap = self.caps.device;
-        if n >= device_cap.count || bytes + total > device_cap.bytes {
-            return Err(Full {
-                status: StatusCode::TOO_MANY_REQUESTS,
-                message: format!(
-                    "this device has {n} unfinished uploads ({bytes} bytes declared); the limit is {} ({} bytes): finish them first",
-                    device_cap.count, device_cap.bytes
-                ),
-            });
+        let (device_cap, org_cap) = (self.caps.device, self.caps.org);
+        let mine = |u: &Upload| u.org == org && u.device.as_deref() == Some(device);
+        if let Some(held) = past(&uploads, device_cap, total, mine) {
+            return Err(full(
+                StatusCode::TOO_MANY_REQUESTS,
+                "this device has",
+                device_cap,
+                held,
+            ));
         }
-        let (n, bytes) = sum(&|u| u.org == org);
-        let org_cap = self.caps.org;
-        if n >= org_cap.count || bytes + total > org_cap.bytes {
-            return Err(Full {
-                status: StatusCode::INSUFFICIENT_STORAGE,
-                message: format!(
-                    "the organisation has {n} unfinished uploads ({bytes} bytes declared); the limit is {} ({} bytes): try again later",
-                    org_cap.count, org_cap.bytes
-                ),
-            });
+        if let Some(held) = past(&uploads, org_cap, total, |u| u.org == org) {
+            let status = StatusCode::INSUFFICIENT_STORAGE;
+            return Err(full(status, "the organisation has", org_cap, held));
         }
         let upload = Upload {
             org: org.to_string(),
@@ -156,6 +144,27 @@ impl Unfinished {
         let mut uploads = self.uploads.lock().unwrap_or_else(|p| p.into_inner());
         uploads.remove(path);
     }
+}
+
+/// How many uploads `counts` selects and the bytes they declare, when one more of `total`
+/// bytes would go past `cap`.
+fn past(
+    uploads: &HashMap<PathBuf, Upload>,
+    cap: Cap,
+    total: u64,
+    counts: impl Fn(&Upload) -> bool,
+) -> Option<(usize, u64)> {
+    let of = uploads.values().filter(|u| counts(u));
+    let (n, bytes) = of.fold((0usize, 0u64), |(n, b), u| (n + 1, b + u.total));
+    (n >= cap.count || bytes + total > cap.bytes).then_some((n, bytes))
+}
+
+fn full(status: StatusCode, who: &str, cap: Cap, (n, bytes): (usize, u64)) -> Full {
+    let message = format!(
+        "{who} {n} unfinished uploads ({bytes} bytes declared); the limit is {} ({} bytes): finish them or try again later",
+        cap.count, cap.bytes
+    );
+    Full { status, message }
 }
 
 #[cfg(test)]
