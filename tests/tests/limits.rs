@@ -137,6 +137,7 @@ fn silent_and_slow_header_sockets_neither_exhaust_descriptors_nor_stop_health() 
         .unwrap()
         .count();
     assert!(descriptors < 200, "{descriptors} descriptors open");
+    eprintln!("600 sockets: /health answered after {answered:?}, {descriptors} descriptors open");
     // Every socket of the flood is closed by the server: at once past the reserve, after the
     // header timeout otherwise.
     let still_open = flood
@@ -184,6 +185,7 @@ fn a_good_code_does_not_reset_the_slow_down_of_bad_ones() {
         "{tried} codes tried after the burst ({refused} refused)"
     );
     assert!(refused > 10, "{refused}");
+    eprintln!("3 s of guessing after the burst: {tried} codes tried, {refused} refused");
     let wait = enrol(&server, "guess");
     let retry: u64 = wait.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=12).contains(&retry), "Retry-After: {retry}");
