@@ -1,11 +1,18 @@
 //! Who is calling: the device token of a WebSocket upgrade or an HTTP request, checked
 //! against the accounts. Browsers, which cannot set headers on a WebSocket, put it in the
-//! query (`?token=`); it is never logged. Repeated failures from one address are slowed down.
+//! query (`?token=`); it is never logged.
+//!
+//! Failures are limited per address ([`throttle`]), tokens and enrolment codes apart. A valid
+//! token is looked up first and always let in, so the bad tokens of others behind the same
+//! address (NAT, a reverse proxy) lock no one out; tokens have 256 random bits, so letting
+//! every token be looked up gives a guesser nothing. A code has 60 bits: from an address out
+//! of failures, codes are not even tried until it may fail again, and a good code does not
+//! refill its bucket.
 
-use std::collections::HashMap;
+mod throttle;
+
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -16,27 +23,18 @@ use std::sync::Arc;
 use crate::accounts::{Access, AccountError, Accounts, Enrolled};
 pub use crate::listen::PeerAddr;
 
-/// Failures allowed from one address before it must wait.
-const FREE_FAILURES: u32 = 5;
-/// The longest wait imposed after repeated failures.
-const MAX_WAIT: Duration = Duration::from_secs(60);
-/// Failures older than this are forgotten.
-const FORGET_AFTER: Duration = Duration::from_secs(15 * 60);
-
-#[derive(Debug)]
-struct Failures {
-    count: u32,
-    last: Instant,
-    /// No attempt is looked at before this.
-    until: Instant,
-}
+/// Failures allowed from one address at once.
+const BURST: u32 = 5;
+/// Then one more failure allowed every this long (5 a minute).
+const REFILL: Duration = Duration::from_secs(12);
 
 /// The gate in front of sync and blobs.
 #[derive(Debug)]
 pub struct Auth {
     /// `None`: the server runs with `--no-auth`; everyone is let in.
     accounts: Option<Accounts>,
-    failures: Mutex<HashMap<IpAddr, Failures>>,
+    bad_tokens: throttle::Throttle,
+    bad_codes: throttle::Throttle,
 }
 
 /// Why a caller is turned away: the HTTP status and a message for a person.
@@ -82,41 +80,13 @@ impl Auth {
     pub fn new(accounts: Option<Accounts>) -> Self {
         Self {
             accounts,
-            failures: Mutex::new(HashMap::new()),
+            bad_tokens: throttle::Throttle::new(BURST, REFILL),
+            bad_codes: throttle::Throttle::new(BURST, REFILL),
         }
     }
 
     pub fn accounts(&self) -> Option<&Accounts> {
         self.accounts.as_ref()
-    }
-
-    /// How long `ip` must still wait after earlier failures.
-    fn wait(&self, ip: IpAddr) -> Option<Duration> {
-        let failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let f = failures.get(&ip)?;
-        f.until.checked_duration_since(Instant::now())
-    }
-
-    fn failed(&self, ip: IpAddr) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        let now = Instant::now();
-        failures.retain(|_, f| now.duration_since(f.last) < FORGET_AFTER);
-        let f = failures.entry(ip).or_insert(Failures {
-            count: 0,
-            last: now,
-            until: now,
-        });
-        f.count += 1;
-        f.last = now;
-        if f.count > FREE_FAILURES {
-            let doublings = (f.count - FREE_FAILURES - 1).min(6);
-            f.until = now + (Duration::from_secs(1) * (1 << doublings)).min(MAX_WAIT);
-        }
-    }
-
-    fn succeeded(&self, ip: IpAddr) {
-        let mut failures = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        failures.remove(&ip);
     }
 
     fn too_many(wait: Duration) -> Refusal {
@@ -139,9 +109,6 @@ impl Auth {
         let Some(accounts) = &self.accounts else {
             return Ok(Access::open());
         };
-        if let Some(wait) = self.wait(from) {
-            return Err(Self::too_many(wait));
-        }
         let Some(token) = token(headers, query) else {
             return Err(refuse(
                 StatusCode::UNAUTHORIZED,
@@ -149,12 +116,12 @@ impl Auth {
             ));
         };
         match accounts.authenticate(token) {
-            Ok(Some(access)) => {
-                self.succeeded(from);
-                Ok(access)
-            }
+            Ok(Some(access)) => Ok(access),
             Ok(None) => {
-                self.failed(from);
+                if let Some(wait) = self.bad_tokens.wait(from) {
+                    return Err(Self::too_many(wait));
+                }
+                self.bad_tokens.failed(from);
                 tracing::warn!(%from, "refused an unknown or revoked device token");
                 Err(refuse(
                     StatusCode::UNAUTHORIZED,
@@ -179,17 +146,16 @@ impl Auth {
                 "this server runs without accounts (--no-auth): nothing to enrol in",
             ));
         };
-        if let Some(wait) = self.wait(from) {
+        if let Some(wait) = self.bad_codes.wait(from) {
             return Err(Self::too_many(wait));
         }
         match accounts.redeem(code, name) {
             Ok(enrolled) => {
-                self.succeeded(from);
                 tracing::info!(device = %enrolled.device, member = %enrolled.member, "device enrolled");
                 Ok(enrolled)
             }
             Err(AccountError::BadCode) => {
-                self.failed(from);
+                self.bad_codes.failed(from);
                 Err(refuse(
                     StatusCode::FORBIDDEN,
                     &AccountError::BadCode.to_string(),

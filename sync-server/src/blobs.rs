@@ -6,7 +6,14 @@
 //! a hash known from another organisation finds nothing. An upload grows in the shelf's
 //! `partial/` and moves into place only once its size, hash and kind check out, so a partial
 //! blob is never served. The kind is told from the bytes, never from the client. Every
-//! request needs a device token ([`crate::auth::require`]).
+//! request needs a device token ([`crate::auth::require`]); a technician reaches only the
+//! files of the records assigned to them ([`visible`]). Unfinished uploads are capped and
+//! expire ([`unfinished`]).
+
+mod unfinished;
+mod visible;
+
+pub use unfinished::{Cap, UploadCaps};
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::io::{Read, SeekFrom};
@@ -31,16 +38,25 @@ use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
 use crate::accounts::{Access, OPEN_ORG};
 use crate::auth::{self, Auth};
 use crate::ServerError;
+use unfinished::Unfinished;
 
 /// The most bytes one `PUT` may carry; larger blobs come in pieces.
 const MAX_PIECE: u64 = 16 << 20;
 
+/// What the blob routes share.
+#[derive(Debug, Clone)]
+struct Shared {
+    files: Arc<BlobFiles>,
+    /// Read (never written) for a technician's rights.
+    store: Arc<dyn Store>,
+}
+
 /// The blob routes, behind the token check.
-pub fn router(files: Arc<BlobFiles>, auth: Arc<Auth>) -> axum::Router {
+pub fn router(files: Arc<BlobFiles>, auth: Arc<Auth>, store: Arc<dyn Store>) -> axum::Router {
     axum::Router::new()
         .route("/blobs/{hash}", axum::routing::get(get_blob).put(put_blob))
         .layer(axum::middleware::from_fn_with_state(auth, auth::require))
-        .with_state(files)
+        .with_state(Shared { files, store })
 }
 
 /// Where blobs live, and how large one may be.
@@ -50,17 +66,31 @@ pub struct BlobFiles {
     limit: u64,
     /// Uploads under way (shelf, hash): one writer per partial file.
     busy: Mutex<HashSet<(PathBuf, BlobHash)>>,
+    unfinished: Unfinished,
 }
 
 impl BlobFiles {
-    pub fn open(data_dir: &Path, limit: u64) -> std::io::Result<Self> {
+    pub fn open(data_dir: &Path, limit: u64, caps: UploadCaps) -> std::io::Result<Self> {
         let dir = data_dir.join("fiche-blobs");
         std::fs::create_dir_all(dir.join("partial"))?;
-        Ok(Self {
+        let mut this = Self {
             dir,
             limit,
             busy: Mutex::new(HashSet::new()),
-        })
+            unfinished: Unfinished::new(caps.clone(), []),
+        };
+        let found: Vec<(String, PathBuf)> = this
+            .shelves()
+            .into_iter()
+            .flat_map(|(org, shelf)| {
+                let files = std::fs::read_dir(shelf.join("partial"))
+                    .into_iter()
+                    .flatten();
+                files.flatten().map(move |e| (org.clone(), e.path()))
+            })
+            .collect();
+        this.unfinished = Unfinished::new(caps, found);
+        Ok(this)
     }
 
     /// The organisation's directory of blobs.
@@ -92,6 +122,12 @@ impl BlobFiles {
         self.shelf(org).join("partial").join(hash.to_string())
     }
 
+    /// Removes an unfinished upload that is refused.
+    async fn drop_partial(&self, partial: &Path) {
+        let _ = tokio::fs::remove_file(partial).await;
+        self.unfinished.over(partial);
+    }
+
     /// Marks an upload of `hash` as under way; `None` if one already is.
     fn claim(self: &Arc<Self>, org: &str, hash: BlobHash) -> Option<Claim> {
         let key = (self.shelf(org), hash);
@@ -105,7 +141,7 @@ impl BlobFiles {
 
 impl BlobFiles {
     /// Removes the blob files that no stored record of their organisation refers to and that
-    /// were last written more than `grace` ago, and partial uploads untouched as long;
+    /// were last written more than `grace` ago, and the unfinished uploads past their expiry;
     /// returns how many went.
     ///
     /// The grace period is what keeps a blob whose record has not arrived yet (uploaded
@@ -114,28 +150,26 @@ impl BlobFiles {
     pub fn collect(&self, store: &dyn Store, grace: Duration) -> Result<usize, ServerError> {
         let referenced = references(store, None)?;
         let none = BTreeSet::new();
-        let mut removed = 0;
+        let mut removed = self.unfinished.expire();
         for (org, shelf) in self.shelves() {
             let keep = referenced.get(&org).unwrap_or(&none);
-            for dir in [shelf.join("partial"), shelf] {
-                let Ok(entries) = std::fs::read_dir(&dir) else {
+            let Ok(entries) = std::fs::read_dir(&shelf) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let name = entry.file_name().to_string_lossy().into_owned();
+                let Ok(meta) = entry.metadata() else { continue };
+                if !meta.is_file() || keep.contains(&name) {
                     continue;
-                };
-                for entry in entries.flatten() {
-                    let name = entry.file_name().to_string_lossy().into_owned();
-                    let Ok(meta) = entry.metadata() else { continue };
-                    if !meta.is_file() || keep.contains(&name) {
-                        continue;
-                    }
-                    let age = meta
-                        .modified()
-                        .ok()
-                        .and_then(|m| m.elapsed().ok())
-                        .unwrap_or_default();
-                    if age >= grace && std::fs::remove_file(entry.path()).is_ok() {
-                        tracing::info!(blob = %name, %org, "unreferenced blob removed");
-                        removed += 1;
-                    }
+                }
+                let age = meta
+                    .modified()
+                    .ok()
+                    .and_then(|m| m.elapsed().ok())
+                    .unwrap_or_default();
+                if age >= grace && std::fs::remove_file(entry.path()).is_ok() {
+                    tracing::info!(blob = %name, %org, "unreferenced blob removed");
+                    removed += 1;
                 }
             }
         }
@@ -163,7 +197,9 @@ impl BlobFiles {
             if keep.is_some_and(|k| k.contains(name)) {
                 continue;
             }
-            let _ = std::fs::remove_file(self.partial(org, &hash));
+            let partial = self.partial(org, &hash);
+            let _ = std::fs::remove_file(&partial);
+            self.unfinished.over(&partial);
             if std::fs::remove_file(self.complete(org, &hash)).is_ok() {
                 removed += 1;
             }
@@ -233,7 +269,7 @@ async fn file_len(path: &Path) -> Option<u64> {
 /// `HEAD` and `GET`: the whole blob or the asked range; 404 (with `Upload-Offset` when an
 /// upload is under way) for anything not complete.
 async fn get_blob(
-    State(files): State<Arc<BlobFiles>>,
+    State(shared): State<Shared>,
     Extension(access): Extension<Access>,
     UrlPath(hash): UrlPath<String>,
     headers: HeaderMap,
@@ -242,9 +278,17 @@ async fn get_blob(
         Ok(h) => h,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("{e}")),
     };
+    let missing = || refuse(StatusCode::NOT_FOUND, format!("no blob {hash}"));
+    match reachable(&shared, &access, &hash).await {
+        Ok(true) => {}
+        // As if absent: whether another record has it is not told.
+        Ok(false) => return missing(),
+        Err(refused) => return refused,
+    }
+    let files = &shared.files;
     let path = files.complete(&access.org, &hash);
     let Some(size) = file_len(&path).await else {
-        let missing = refuse(StatusCode::NOT_FOUND, format!("no blob {hash}"));
+        let missing = missing();
         return match file_len(&files.partial(&access.org, &hash)).await {
             Some(offset) => with_offset(missing, offset),
             None => missing,
@@ -316,10 +360,27 @@ fn parse_content_range(value: &HeaderValue) -> Option<(u64, u64, u64)> {
     (start <= end && end < total).then_some((start, end, total))
 }
 
+/// Whether the caller may reach `hash` ([`visible::may_reach`], off the async workers).
+async fn reachable(shared: &Shared, access: &Access, hash: &BlobHash) -> Result<bool, Response> {
+    let (store, access, hash) = (shared.store.clone(), access.clone(), hash.to_string());
+    let done = tokio::task::spawn_blocking(move || visible::may_reach(&*store, &access, &hash));
+    match done.await {
+        Ok(Ok(may)) => Ok(may),
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "cannot read a technician's records");
+            Err(refuse(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "cannot check access now",
+            ))
+        }
+        Err(e) => Err(refuse(StatusCode::INTERNAL_SERVER_ERROR, e.to_string())),
+    }
+}
+
 /// `PUT`: appends one piece of an upload; the last piece checks the whole and makes it
 /// available.
 async fn put_blob(
-    State(files): State<Arc<BlobFiles>>,
+    State(shared): State<Shared>,
     Extension(access): Extension<Access>,
     UrlPath(hash): UrlPath<String>,
     headers: HeaderMap,
@@ -329,6 +390,7 @@ async fn put_blob(
         Ok(h) => h,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, format!("{e}")),
     };
+    let files = &shared.files;
     let declared_len = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
@@ -374,6 +436,19 @@ async fn put_blob(
             ),
         );
     }
+    match reachable(&shared, &access, &hash).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return refuse(
+                StatusCode::FORBIDDEN,
+                format!(
+                    "member {} is a technician: files go only with the records assigned to them (sync the record first)",
+                    access.member
+                ),
+            )
+        }
+        Err(refused) => return refused,
+    }
     let org = &access.org;
     if file_len(&files.complete(org, &hash)).await.is_some() {
         return (StatusCode::OK, "already stored\n").into_response();
@@ -396,24 +471,32 @@ async fn put_blob(
         );
         return with_offset(r, offset);
     }
+    if let Err(full) = files.unfinished.piece(&partial, org, &access.device, total) {
+        return refuse(full.status, full.message);
+    }
     let written = match append(&partial, body, offset, end + 1 - start).await {
         Ok(n) => n,
-        Err(Append::TooLong) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                "the body is longer than its Content-Range",
-            )
-        }
-        Err(Append::Io(e)) => {
-            tracing::error!(error = %e, %hash, "cannot write an upload");
-            return refuse(StatusCode::INTERNAL_SERVER_ERROR, "cannot store the upload");
+        Err(failed) => {
+            if offset == 0 {
+                files.drop_partial(&partial).await;
+            }
+            return match failed {
+                Append::TooLong => refuse(
+                    StatusCode::BAD_REQUEST,
+                    "the body is longer than its Content-Range",
+                ),
+                Append::Io(e) => {
+                    tracing::error!(error = %e, %hash, "cannot write an upload");
+                    refuse(StatusCode::INTERNAL_SERVER_ERROR, "cannot store the upload")
+                }
+            };
         }
     };
     let now = offset + written;
     if offset < SNIFF_BYTES as u64 && (now >= SNIFF_BYTES as u64 || now == total) {
         // The kind is known as soon as the first bytes are: refuse early, keep nothing.
         if kind(&partial).is_none() {
-            let _ = tokio::fs::remove_file(&partial).await;
+            files.drop_partial(&partial).await;
             return refuse(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "this kind of file is not accepted (photos, PDF, text and e-mails are)",
@@ -430,13 +513,15 @@ async fn put_blob(
         return with_offset(refuse(status, format!("have {now} of {total} bytes")), now);
     }
     if now > total {
-        let _ = tokio::fs::remove_file(&partial).await;
+        files.drop_partial(&partial).await;
         return refuse(
             StatusCode::BAD_REQUEST,
             "more bytes than the declared total",
         );
     }
-    finish(&files.complete(org, &hash), &hash, &partial).await
+    let finished = finish(&files.complete(org, &hash), &hash, &partial).await;
+    files.unfinished.over(&partial);
+    finished
 }
 
 /// Checks a complete upload against its hash and moves it into place.

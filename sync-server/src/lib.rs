@@ -9,7 +9,9 @@
 //! - [`docs`]: documents loaded on demand, written in batches, dropped when idle;
 //! - [`erase`]: erasure of a record (GDPR) and the tombstones that keep it gone;
 //! - [`fresh`]: what a fresh device gets, kept beside each record; [`listing`]: `/api/clients`;
-//! - [`web`]: the web client's files.
+//! - [`web`]: the web client's files;
+//! - [`http`]: the HTTP loop and its timeouts; [`listen`]: the connection limit;
+//!   [`guard`]: each socket's idle limit.
 
 pub mod access;
 pub mod accounts;
@@ -21,6 +23,8 @@ pub mod docs;
 pub mod erase;
 pub mod error;
 pub mod fresh;
+pub mod guard;
+pub mod http;
 pub mod hub;
 pub mod listen;
 pub mod listing;
@@ -69,6 +73,22 @@ pub struct Config {
     pub web_dir: Option<PathBuf>,
     /// Crash tests only: abort in the Nth round that relays a change, before writing it.
     pub die_before_write: Option<u32>,
+    /// How many connections, and how long they may take.
+    pub connections: Connections,
+    /// The caps on unfinished uploads.
+    pub uploads: blobs::UploadCaps,
+}
+
+/// Connection limits.
+#[derive(Debug, Clone)]
+pub struct Connections {
+    /// The most open connections (`None`: what the descriptor limit allows, see
+    /// [`listen::connection_limit`]).
+    pub max: Option<usize>,
+    /// Time to send a whole request head (after connecting, or after the last response).
+    pub headers: Duration,
+    /// A connection on which nothing moves this long is closed.
+    pub idle: Duration,
 }
 
 /// The server's stable identity, kept in the store: its peer id and its Automerge actor.
@@ -139,8 +159,12 @@ fn hub_thread(
     })
 }
 
-fn open_blobs(data_dir: &Path, max_blob: u64) -> Result<blobs::BlobFiles, ServerError> {
-    blobs::BlobFiles::open(data_dir, max_blob).map_err(|e| ServerError::Open {
+fn open_blobs(
+    data_dir: &Path,
+    max_blob: u64,
+    caps: blobs::UploadCaps,
+) -> Result<blobs::BlobFiles, ServerError> {
+    blobs::BlobFiles::open(data_dir, max_blob, caps).map_err(|e| ServerError::Open {
         path: data_dir.join("fiche-blobs").display().to_string(),
         source: fiche_core::store::StoreError::Backend(e.to_string()),
     })
@@ -158,7 +182,7 @@ pub fn erase_offline(
     let mut hub = hub_thread(&store, Duration::from_secs(60), usize::MAX)?;
     let (erasure, _) = hub.erase(id, actor, reason)?;
     hub.write();
-    let files = open_blobs(data_dir, u64::MAX)?;
+    let files = open_blobs(data_dir, u64::MAX, blobs::UploadCaps::default())?;
     let removed = files.forget(store.as_ref(), &erasure.org, &erasure.files)?;
     Ok(erase::report(&erasure, removed))
 }
@@ -215,10 +239,16 @@ pub async fn serve(
         web: Arc::new(web::Site::new(config.web_dir.clone(), !config.no_auth)),
         store: store.clone(),
     };
-    let files = Arc::new(open_blobs(&config.data_dir, config.max_blob)?);
+    let files = Arc::new(open_blobs(
+        &config.data_dir,
+        config.max_blob,
+        config.uploads.clone(),
+    )?);
     #[cfg(unix)]
     admin_socket::listen(&config.data_dir, accounts, state.clone(), files.clone())?;
-    tracing::info!(%peer, data_dir = %config.data_dir.display(), "server ready");
+    let (limit, reserve) = listen::connection_limit(config.connections.max);
+    let gate = listen::Gate::new(limit, reserve);
+    tracing::info!(%peer, data_dir = %config.data_dir.display(), max_connections = limit, "server ready");
     let closer = state.clone();
     collect_blobs(
         files.clone(),
@@ -226,9 +256,7 @@ pub async fn serve(
         config.blob_grace,
         config.gc_every,
     )?;
-    let app = routes::router(state)
-        .merge(blobs::router(files, auth))
-        .into_make_service_with_connect_info::<auth::PeerAddr>();
+    let app = routes::router(state).merge(blobs::router(files, auth, store.clone()));
     ready();
     let stop = async move {
         tokio::select! {
@@ -241,15 +269,20 @@ pub async fn serve(
             _ = &mut hub_gone => tracing::error!("the hub thread stopped: the server stops"),
         }
     };
+    let reserved = http::reserve(app.clone());
+    let Connections { headers, idle, .. } = config.connections;
     match &config.tls {
         Some(tls) => {
-            let tls = tls::TlsListener::new(listener, tls.clone())?;
-            axum::serve(tls, app).with_graceful_shutdown(stop).await?;
+            let tls = tls::TlsListener::new(listener, tls.clone(), gate, idle)?;
+            http::serve(tls, app, reserved, headers, stop).await;
         }
         None => {
-            axum::serve(listen::PlainListener(listener), app)
-                .with_graceful_shutdown(stop)
-                .await?;
+            let plain = listen::PlainListener {
+                listener,
+                gate,
+                idle,
+            };
+            http::serve(plain, app, reserved, headers, stop).await;
         }
     }
     let panicked = tokio::task::spawn_blocking(move || thread.join()).await;

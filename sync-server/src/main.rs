@@ -8,7 +8,8 @@ use clap::{Parser, Subcommand};
 use fiche_sync_server::accounts::admin::{self, AdminCommand};
 use fiche_sync_server::accounts::Accounts;
 use fiche_sync_server::admin_socket::{self, AdminRequest};
-use fiche_sync_server::{serve, Config};
+use fiche_sync_server::blobs::{Cap, UploadCaps};
+use fiche_sync_server::{serve, Config, Connections};
 
 /// Fiche's sync server: devices and automerge-repo clients sync client records through it
 /// over WebSocket (the automerge-repo protocol, version 1); it keeps every document in a sled
@@ -84,6 +85,62 @@ struct Args {
     #[arg(long, env = "FICHE_TLS_KEY", requires = "tls_cert")]
     tls_key: Option<PathBuf>,
 
+    /// The most unfinished uploads one device may have; a new one past it gets 429.
+    #[arg(
+        long,
+        env = "FICHE_MAX_UNFINISHED_UPLOADS_PER_DEVICE",
+        default_value_t = 16
+    )]
+    max_unfinished_uploads_per_device: usize,
+
+    /// The most MiB one device's unfinished uploads may declare (their totals).
+    #[arg(
+        long,
+        env = "FICHE_MAX_UNFINISHED_UPLOAD_MIB_PER_DEVICE",
+        default_value_t = 256
+    )]
+    max_unfinished_upload_mib_per_device: u64,
+
+    /// The most unfinished uploads in one organisation; a new one past it gets 507.
+    #[arg(
+        long,
+        env = "FICHE_MAX_UNFINISHED_UPLOADS_PER_ORG",
+        default_value_t = 256
+    )]
+    max_unfinished_uploads_per_org: usize,
+
+    /// The most MiB one organisation's unfinished uploads may declare.
+    #[arg(
+        long,
+        env = "FICHE_MAX_UNFINISHED_UPLOAD_MIB_PER_ORG",
+        default_value_t = 2048
+    )]
+    max_unfinished_upload_mib_per_org: u64,
+
+    /// An unfinished upload untouched this many hours is removed.
+    #[arg(
+        long,
+        env = "FICHE_UNFINISHED_UPLOAD_EXPIRY_HOURS",
+        default_value_t = 24.0
+    )]
+    unfinished_upload_expiry_hours: f64,
+
+    /// The most open connections (HTTP and WebSocket). By default, what the descriptor limit
+    /// allows with room to spare (the soft limit is raised to the hard one first); a larger
+    /// number is lowered to that. Past it, a few more connections get `/health` or 503.
+    #[arg(long, env = "FICHE_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
+
+    /// Seconds a connection has to send a whole request head (after it opens, or after the
+    /// last response); the WebSocket upgrade is such a request.
+    #[arg(long, env = "FICHE_HEADER_TIMEOUT_SECONDS", default_value_t = 15)]
+    header_timeout_seconds: u64,
+
+    /// A connection on which nothing is read or written this many seconds is closed
+    /// (WebSockets, pinged every 30 s, are dropped after 75 s without an answer).
+    #[arg(long, env = "FICHE_CONNECTION_IDLE_SECONDS", default_value_t = 120)]
+    connection_idle_seconds: u64,
+
     /// How often, in seconds, unreferenced blobs are looked for.
     #[arg(long, env = "FICHE_GC_EVERY_SECONDS", default_value_t = 86_400)]
     gc_every_seconds: u64,
@@ -156,6 +213,22 @@ async fn run(args: Args) -> anyhow::Result<()> {
         no_auth: args.no_auth,
         web_dir: args.web_dir,
         die_before_write: args.die_before_write,
+        connections: Connections {
+            max: args.max_connections,
+            headers: Duration::from_secs(args.header_timeout_seconds.max(1)),
+            idle: Duration::from_secs(args.connection_idle_seconds.max(1)),
+        },
+        uploads: UploadCaps {
+            device: Cap {
+                count: args.max_unfinished_uploads_per_device,
+                bytes: args.max_unfinished_upload_mib_per_device << 20,
+            },
+            org: Cap {
+                count: args.max_unfinished_uploads_per_org,
+                bytes: args.max_unfinished_upload_mib_per_org << 20,
+            },
+            expiry: Duration::from_secs_f64(args.unfinished_upload_expiry_hours.max(0.0) * 3600.0),
+        },
         tls: match args.tls_cert.zip(args.tls_key) {
             Some((cert, key)) => Some(fiche_sync_server::tls::server_config(&cert, &key)?),
             None => None,

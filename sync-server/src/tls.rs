@@ -1,6 +1,6 @@
 //! HTTPS and WSS: the server's certificate and key (PEM files) in a rustls configuration, and
 //! a listener that completes TLS handshakes off the accept loop, so that a slow or broken
-//! client never holds up the others.
+//! client never holds up the others. Connections pass the [`Gate`] before their handshake.
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -15,6 +15,8 @@ use tokio::sync::mpsc;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
 
+use crate::guard::Guarded;
+use crate::listen::{self, Gate};
 use crate::ServerError;
 
 /// How long a client has to complete its TLS handshake.
@@ -46,30 +48,29 @@ pub fn server_config(cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, Serve
     Ok(Arc::new(config))
 }
 
+/// A TLS connection as the server holds it.
+pub type TlsIo = TlsStream<Guarded<TcpStream>>;
+
 /// Accepted connections, their handshake done.
 #[derive(Debug)]
 pub struct TlsListener {
-    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    ready: mpsc::Receiver<(TlsIo, SocketAddr)>,
     addr: SocketAddr,
 }
 
 impl TlsListener {
-    pub fn new(listener: TcpListener, config: Arc<ServerConfig>) -> std::io::Result<Self> {
+    pub fn new(
+        listener: TcpListener,
+        config: Arc<ServerConfig>,
+        gate: Arc<Gate>,
+        idle: Duration,
+    ) -> std::io::Result<Self> {
         let addr = listener.local_addr()?;
         let (done, ready) = mpsc::channel(64);
         let acceptor = TlsAcceptor::from(config);
         tokio::spawn(async move {
             loop {
-                let (tcp, peer) = match listener.accept().await {
-                    Ok(accepted) => accepted,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "cannot accept a connection");
-                        tokio::time::sleep(Duration::from_millis(50)).await;
-                        continue;
-                    }
-                };
-                // Sync frames are small and latency matters: no Nagle delay.
-                let _ = tcp.set_nodelay(true);
+                let (tcp, peer) = listen::accept(&listener, &gate, idle).await;
                 let (acceptor, done) = (acceptor.clone(), done.clone());
                 tokio::spawn(async move {
                     match tokio::time::timeout(HANDSHAKE, acceptor.accept(tcp)).await {
@@ -87,7 +88,7 @@ impl TlsListener {
 }
 
 impl axum::serve::Listener for TlsListener {
-    type Io = TlsStream<TcpStream>;
+    type Io = TlsIo;
     type Addr = SocketAddr;
 
     async fn accept(&mut self) -> (Self::Io, Self::Addr) {

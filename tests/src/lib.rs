@@ -145,8 +145,28 @@ impl Server {
 
     /// A server that lets in only enrolled devices (see [`admin`]).
     pub fn start_secured(data_dir: &Path, port: Option<u16>, extra: &[&str]) -> Result<Self> {
+        Self::start_wrapped(&[], data_dir, port, extra)
+    }
+
+    /// [`Server::start_secured`] run through `wrapper`, a command that runs the one after it
+    /// (as `prlimit --nofile=256:256`); [`Server::pid`] is then still the server's.
+    pub fn start_wrapped(
+        wrapper: &[&str],
+        data_dir: &Path,
+        port: Option<u16>,
+        extra: &[&str],
+    ) -> Result<Self> {
         let listen = format!("127.0.0.1:{}", port.unwrap_or(0));
-        let mut child = Command::new(bin("fiche-server")?)
+        let server = bin("fiche-server")?;
+        let mut command = match wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(server);
+                c
+            }
+            None => Command::new(server),
+        };
+        let mut child = command
             .args(["--listen", &listen, "--data-dir"])
             .arg(data_dir)
             .args(["--log", "info"])

@@ -216,7 +216,8 @@ fn no_token_or_a_bad_one_is_refused_and_slowed_down() {
     }
     assert_eq!(&statuses[..5], &[401; 5]);
     assert!(statuses[6..].iter().all(|s| *s == 429), "{statuses:?}");
-    // Codes are one-time: a used code is refused.
+    // Token guesses do not slow down enrolment codes (they have their own slow-down, in
+    // limits.rs): a good code from this address still enrols.
     let (_, code) = member(&data, "acme", "Carla", "staff");
     let tmp2 = tempfile::tempdir().unwrap();
     let book = device(tmp2.path());
@@ -227,8 +228,7 @@ fn no_token_or_a_bad_one_is_refused_and_slowed_down() {
         "x",
         None,
     ));
-    // This address has been slowed down by the guesses above: its enrolment waits too.
-    assert!(first.is_err());
+    assert!(first.is_ok(), "{first:?}");
     let stderr = server.kill().unwrap();
     assert!(!stderr.contains("fiche_0000"), "a token reached the logs");
 }

@@ -391,3 +391,66 @@ fn through_a_server_without_blob_endpoints_records_sync_and_photos_wait() -> Res
     );
     Ok(())
 }
+
+/// Sends the first half of `bytes` as a piece of its upload: the status.
+fn half_upload(server: &Server, bytes: &[u8]) -> Result<u16> {
+    let half = bytes.len() / 2;
+    let range = format!("bytes 0-{}/{}", half - 1, bytes.len());
+    let path = format!("/blobs/{}", BlobHash::of(bytes));
+    let headers = [("Content-Range", range.as_str())];
+    Ok(server
+        .http("PUT", &path, &headers, &bytes[..half], None)?
+        .status)
+}
+
+#[test]
+fn unfinished_uploads_from_one_device_are_capped() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    let server = Server::start(&tmp.path().join("server"), None)?;
+    // 40 uploads of 2 MiB left halfway under random hashes, as the adversarial run did.
+    let statuses: Vec<u16> = (0..40)
+        .map(|n| half_upload(&server, &photo(2 << 20, 100 + n)))
+        .collect::<Result<_>>()?;
+    // The default cap: 16 unfinished uploads per device; the next ones get 429.
+    assert_eq!(&statuses[..16], &[202; 16]);
+    assert!(statuses[16..].iter().all(|s| *s == 429), "{statuses:?}");
+    let (_, partial) = server_blobs(&server.data_dir)?;
+    assert_eq!(partial.len(), 16);
+    // The bytes held are 16 halves (16 MiB), not 40 (40 MiB).
+    let held: u64 = partial
+        .iter()
+        .map(|name| std::fs::metadata(server.data_dir.join("fiche-blobs/partial").join(name)))
+        .map(|m| m.map(|m| m.len()))
+        .sum::<std::io::Result<u64>>()?;
+    assert!(held <= 16 * (1 << 20) + 16 * 16, "{held} bytes held");
+    // Declared bytes count too: with 5 MiB per device, a third 2 MiB upload waits.
+    let tmp2 = tempfile::tempdir()?;
+    let mib = ["--max-unfinished-upload-mib-per-device", "5"];
+    let small = Server::start_with(&tmp2.path().join("server"), None, &mib)?;
+    let statuses: Vec<u16> = (0..3)
+        .map(|n| half_upload(&small, &photo(2 << 20, 200 + n)))
+        .collect::<Result<_>>()?;
+    assert_eq!(statuses, [202, 202, 429]);
+    Ok(())
+}
+
+#[test]
+fn an_unfinished_upload_untouched_past_its_expiry_is_removed() -> Result<()> {
+    let tmp = tempfile::tempdir()?;
+    // Expiry: 0.0005 h = 1.8 s; one unfinished upload per device.
+    let options = [
+        "--unfinished-upload-expiry-hours",
+        "0.0005",
+        "--max-unfinished-uploads-per-device",
+        "1",
+    ];
+    let server = Server::start_with(&tmp.path().join("server"), None, &options)?;
+    let (first, second) = (photo(64 << 10, 1), photo(64 << 10, 2));
+    assert_eq!(half_upload(&server, &first)?, 202);
+    assert_eq!(half_upload(&server, &second)?, 429);
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert_eq!(half_upload(&server, &second)?, 202);
+    let (_, partial) = server_blobs(&server.data_dir)?;
+    assert_eq!(partial, vec![BlobHash::of(&second).to_string()]);
+    Ok(())
+}
