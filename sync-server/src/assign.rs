@@ -42,6 +42,26 @@ impl Creator {
     }
 }
 
+/// The records `member` may see as a technician, read from the store (for threads other than
+/// the hub's, which holds [`Assignments`]): those assigned to them and those they created.
+pub fn records_in_store(store: &dyn Store, member: &str) -> Result<Vec<DocumentId>, StoreError> {
+    let id_of = |key: &[String]| key.get(1).and_then(|k| k.parse::<DocumentId>().ok());
+    let mut out = Vec::new();
+    for (key, value) in store.scan(&key!["_assigned"])? {
+        let members: BTreeSet<String> = serde_json::from_slice(&value).unwrap_or_default();
+        if members.contains(member) {
+            out.extend(id_of(&key));
+        }
+    }
+    for (key, value) in store.scan(&key!["_created"])? {
+        let creator = serde_json::from_slice::<Creator>(&value);
+        if creator.is_ok_and(|c| c.member == member) {
+            out.extend(id_of(&key));
+        }
+    }
+    Ok(out)
+}
+
 fn ids(value: &[u8]) -> BTreeSet<DocumentId> {
     serde_json::from_slice::<Vec<String>>(value)
         .unwrap_or_default()
