@@ -18,13 +18,26 @@ pub fn can_preview(media_type: &str) -> bool {
     )
 }
 
-/// The JPEG preview of the image read from `reader`; `None` if it does not decode.
+/// The most pixels a side of a picture may have to get a preview.
+const MAX_SIDE: u32 = 16_384;
+
+/// The most bytes a picture may take once decoded to get a preview (a 64-megapixel photo in
+/// RGBA): a file's header names its size, and a few bytes may claim billions of pixels.
+const MAX_DECODED: u64 = 256 * 1024 * 1024;
+
+/// The JPEG preview of the image read from `reader`; `None` if it does not decode, or if it
+/// would take more than [`MAX_DECODED`] bytes in memory.
 pub fn make(reader: impl BufRead + Seek) -> Option<Vec<u8>> {
-    let mut decoder = ImageReader::new(reader)
-        .with_guessed_format()
-        .ok()?
-        .into_decoder()
-        .ok()?;
+    let mut limits = image::Limits::default();
+    limits.max_image_width = Some(MAX_SIDE);
+    limits.max_image_height = Some(MAX_SIDE);
+    limits.max_alloc = Some(MAX_DECODED);
+    let mut reader = ImageReader::new(reader).with_guessed_format().ok()?;
+    reader.limits(limits);
+    let mut decoder = reader.into_decoder().ok()?;
+    if decoder.total_bytes() > MAX_DECODED {
+        return None;
+    }
     let orientation = decoder.orientation().ok()?;
     let mut image = DynamicImage::from_decoder(decoder).ok()?;
     image.apply_orientation(orientation);
@@ -52,6 +65,13 @@ mod tests {
             .write_to(&mut std::io::Cursor::new(&mut out), image::ImageFormat::Png)
             .unwrap();
         out
+    }
+
+    #[test]
+    fn a_picture_claiming_billions_of_pixels_gets_no_preview() {
+        // 98 bytes of PNG whose header claims 4 x 788,529,156 pixels (found by the fuzz target).
+        let bytes = include_bytes!("../../fuzz/regressions/blob_sniff/oom-png-huge-dimensions");
+        assert_eq!(make(std::io::Cursor::new(&bytes[..])), None);
     }
 
     #[test]
