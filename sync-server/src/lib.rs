@@ -22,6 +22,7 @@ pub mod erase;
 pub mod error;
 pub mod fresh;
 pub mod hub;
+pub mod link;
 pub mod listen;
 pub mod listing;
 pub mod routes;
