@@ -10,6 +10,22 @@ use std::str::FromStr;
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct DocumentId(uuid::Uuid);
 
+/// The longest text a document id is: bs58check of 16 bytes is 20 bytes, at most 28 base58
+/// characters, after an optional `automerge:` prefix.
+pub const MAX_ID_TEXT: usize = "automerge:".len() + 28;
+
+/// How much of a text an error or a log line quotes: enough to recognise it, never more.
+pub const QUOTED: usize = 40;
+
+/// The first [`QUOTED`] characters of `text` (with `…` when there was more): what errors and
+/// logs show of input they refuse, so a huge field never becomes a huge message.
+pub fn excerpt(text: &str) -> String {
+    match text.char_indices().nth(QUOTED) {
+        Some((end, _)) => format!("{}…", &text[..end]),
+        None => text.to_string(),
+    }
+}
+
 /// Why a text is not a document id.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{input:?} is not a document id: {reason}")]
@@ -57,12 +73,17 @@ impl fmt::Debug for DocumentId {
 impl FromStr for DocumentId {
     type Err = BadDocumentId;
 
-    /// Accepts the bare id or an `automerge:` URL.
+    /// Accepts the bare id or an `automerge:` URL. A text longer than any id is refused before
+    /// any decoding: base58 decoding takes time quadratic in the length.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = |reason| BadDocumentId {
-            input: s.to_string(),
+            input: excerpt(s),
             reason,
         };
+        // Room for the spaces `trim` takes away, no more.
+        if s.len() > 2 * MAX_ID_TEXT {
+            return Err(bad("it is longer than any document id"));
+        }
         let text = s.trim();
         let text = text.strip_prefix("automerge:").unwrap_or(text);
         let bytes = bs58::decode(text)
@@ -112,5 +133,28 @@ mod tests {
         assert!(err.to_string().contains("16 bytes"), "{err}");
         assert!("".parse::<DocumentId>().is_err());
         assert!("0OIl".parse::<DocumentId>().is_err());
+    }
+
+    #[test]
+    fn the_longest_ids_fit_the_limit() {
+        for bytes in [[0xffu8; 16], [0u8; 16]] {
+            let id = DocumentId::from_bytes(bytes);
+            assert!(id.url().len() <= MAX_ID_TEXT, "{}", id.url());
+            assert_eq!(id.url().parse::<DocumentId>(), Ok(id));
+        }
+    }
+
+    #[test]
+    fn a_long_run_of_base58_is_refused_at_once_and_quoted_short() {
+        let long = "2".repeat(1 << 20);
+        let started = std::time::Instant::now();
+        let err = long.parse::<DocumentId>().unwrap_err();
+        // Decoding it took minutes; refusing it takes no time at all.
+        assert!(started.elapsed() < std::time::Duration::from_millis(50));
+        assert!(err.to_string().len() < 200, "{err}");
+        assert!(
+            err.to_string().contains("longer than any document id"),
+            "{err}"
+        );
     }
 }

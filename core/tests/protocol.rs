@@ -270,3 +270,74 @@ fn bad_frames_say_what_is_wrong() {
         "\"data\" should be bytes",
     );
 }
+
+fn text(t: &str) -> Value {
+    Value::Text(t.into())
+}
+
+/// A `request` whose `documentId` (or `senderId`) is `long`.
+fn request_with(field: &str, long: &str) -> Vec<u8> {
+    let id = DocumentId::random().to_string();
+    let value = |name: &str, usual: &str| text(if name == field { long } else { usual });
+    cbor(vec![
+        ("type", text("request")),
+        ("senderId", value("senderId", "peer")),
+        ("targetId", text("server")),
+        ("documentId", value("documentId", &id)),
+        ("data", Value::Bytes(vec![0x42])),
+    ])
+}
+
+#[test]
+fn oversized_text_fields_are_refused_before_any_decoding_and_quoted_short() {
+    use fiche_core::protocol::DecodeError;
+    // A MiB of valid base58 took minutes to decode as an id (quadratic); 16 MiB of peer id
+    // became a 16 MiB log line.
+    let base58 = "2".repeat(1 << 20);
+    let started = std::time::Instant::now();
+    let err = Message::decode(&request_with("documentId", &base58)).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DecodeError::TooLong {
+                field: "documentId",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    let err = Message::decode(&request_with("senderId", &"p".repeat(16 << 20))).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DecodeError::TooLong {
+                field: "senderId",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(started.elapsed() < std::time::Duration::from_secs(2));
+    // Short enough to be an id, but not one: the error quotes a prefix only.
+    let err = Message::decode(&request_with("documentId", &"2".repeat(38))).unwrap_err();
+    assert!(err.to_string().len() < 120, "{err}");
+}
+
+#[test]
+fn a_frame_of_countless_tiny_items_is_refused_before_a_tree_is_built() {
+    use fiche_core::protocol::DecodeError;
+    // 32 MiB of one-byte integers made a value tree of about a GiB.
+    let mut frame = vec![0x9a, 0x02, 0x00, 0x00, 0x00];
+    frame.extend(std::iter::repeat_n(0x01, 1 << 25));
+    assert_eq!(Message::decode(&frame), Err(DecodeError::TooComplex));
+    let many = Value::Array((0..1000).map(|i| text(&i.to_string())).collect());
+    let join = cbor(vec![
+        ("type", text("join")),
+        ("senderId", text("peer")),
+        ("supportedProtocolVersions", many),
+    ]);
+    assert!(matches!(
+        Message::decode(&join),
+        Err(DecodeError::TooMany { .. })
+    ));
+}

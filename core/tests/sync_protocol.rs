@@ -330,3 +330,161 @@ fn bad_input_is_refused_with_an_error_and_a_close() {
     let outs = hub.receive(4, garbage);
     assert!(refused(&outs, "bad sync message"), "{outs:?}");
 }
+
+/// A sync message from a peer that holds none of a document.
+fn none_held() -> Vec<u8> {
+    use automerge::sync::{State, SyncDoc};
+    Automerge::new()
+        .generate_sync_message(&mut State::new())
+        .unwrap()
+        .encode()
+}
+
+fn sync_from(sender: &str, id: DocumentId, data: Vec<u8>) -> Message {
+    Message::Sync {
+        sender_id: sender.into(),
+        target_id: "hub".into(),
+        document_id: id,
+        data,
+        preview: None,
+    }
+}
+
+/// How many of `outs` carry changes of a document to `conn`.
+fn copies_to(outs: &[fiche_core::protocol::Out], conn: u64) -> usize {
+    outs.iter()
+        .filter(|o| o.conn == conn)
+        .filter(|o| match &o.action {
+            Action::Send(Message::Sync { data, .. }) => {
+                automerge::sync::Message::decode(data).is_ok_and(|m| !m.changes.is_empty())
+            }
+            _ => false,
+        })
+        .count()
+}
+
+#[test]
+fn a_peer_repeating_that_it_holds_nothing_gets_one_copy_per_version() {
+    let mut net = Net::new(2);
+    let id = DocumentId::random();
+    net.devices[0].put(id, "name", "Marie Dupont");
+    net.connect(0);
+    net.sync(0, id);
+    // Device 1's connection, used by hand: it floods.
+    net.connect(1);
+    let mut copies = 0;
+    for _ in 0..100 {
+        let outs = net.hub.receive(1, sync_from("device-1", id, none_held()));
+        copies += copies_to(&outs, 1);
+    }
+    // Each of those messages used to be answered with the whole document: 100 copies.
+    assert_eq!(copies, 1);
+    // A new version is sent whole once more.
+    net.devices[0].put(id, "city", "Lyon");
+    net.local_change(0, id);
+    let copies: usize = (0..100)
+        .map(|_| {
+            copies_to(
+                &net.hub.receive(1, sync_from("device-1", id, none_held())),
+                1,
+            )
+        })
+        .sum();
+    assert_eq!(copies, 1);
+}
+
+#[test]
+fn syncs_naming_unknown_documents_count_against_the_cap() {
+    let mut hub = server();
+    hub.connect(1);
+    hub.receive(1, join("a", &["1"]));
+    let limit = fiche_core::protocol::MAX_UNKNOWN_ASKED;
+    for _ in 0..limit {
+        let outs = hub.receive(1, sync_from("a", DocumentId::random(), none_held()));
+        assert!(
+            !outs.iter().any(|o| matches!(o.action, Action::Close(_))),
+            "{outs:?}"
+        );
+    }
+    let outs = hub.receive(1, sync_from("a", DocumentId::random(), none_held()));
+    assert!(refused(&outs, "does not hold"), "{outs:?}");
+}
+
+#[test]
+fn documents_that_arrive_no_longer_count_as_unknown() {
+    // A device pushing its new records: each first message brings no change (counted), then
+    // the changes come (no longer counted).
+    let mut net = Net::new(1);
+    net.connect(0);
+    let push = |net: &mut Net| {
+        let id = DocumentId::random();
+        net.devices[0].put(id, "name", "Nouveau");
+        net.sync(0, id);
+    };
+    let unknown = |net: &mut Net| {
+        let m = sync_from("device-0", DocumentId::random(), none_held());
+        net.hub.receive(0, m)
+    };
+    push(&mut net);
+    for _ in 1..fiche_core::protocol::MAX_UNKNOWN_ASKED {
+        unknown(&mut net);
+    }
+    push(&mut net);
+    assert!(net.closed.is_empty(), "{:?}", net.closed);
+    // One place left under the cap, then none.
+    let outs = unknown(&mut net);
+    assert!(!refused(&outs, "does not hold"), "{outs:?}");
+    let outs = unknown(&mut net);
+    assert!(refused(&outs, "does not hold"), "{outs:?}");
+}
+
+#[test]
+fn a_waiting_request_gets_its_document_when_it_arrives_or_unavailable_at_the_deadline() {
+    use fiche_core::protocol::Wait;
+    use std::time::{Duration, Instant};
+    let mut net = Net::new(3);
+    for i in 0..3 {
+        net.connect(i);
+    }
+    let (soon, never) = (DocumentId::random(), DocumentId::random());
+    let t0 = Instant::now();
+    let deadline = t0 + Duration::from_secs(3);
+    // Devices 1 and 2 ask before anyone has them; a transport turns the answers into waits.
+    for (i, id) in [(1, soon), (2, never), (2, soon)] {
+        let (_, outs) = net.ask(i, id);
+        assert!(
+            matches!(&outs[..], [o] if matches!(o.action, Action::Send(Message::DocUnavailable { .. }))),
+            "{outs:?}"
+        );
+        net.hub.wait(i as u64, id, Wait::Arrival, deadline);
+    }
+    // Device 0 refused to see `never` (another organisation's, say): answered at the deadline.
+    net.hub.wait(0, never, Wait::Refusal, deadline);
+    assert_eq!(net.hub.next_deadline(), Some(deadline));
+    // Device 0 creates `soon`: device 1 gets it without asking again.
+    net.devices[0].put(soon, "name", "Créé à l'instant");
+    net.sync(0, soon);
+    assert_eq!(
+        net.devices[1].get(&soon, "name").as_deref(),
+        Some("Créé à l'instant")
+    );
+    // Device 2 may not see `soon` (the transport's rule): it arrived, yet 2 hears it is not.
+    let sees = |conn, id: &DocumentId| !(conn == 2 && *id == soon);
+    let early = net.hub.expire(deadline - Duration::from_millis(1), sees);
+    assert!(early.is_empty(), "{early:?}");
+    let due = net.hub.expire(deadline, sees);
+    let unavailable: Vec<(u64, DocumentId)> = due
+        .iter()
+        .filter_map(|o| match &o.action {
+            Action::Send(Message::DocUnavailable { document_id, .. }) => {
+                Some((o.conn, *document_id))
+            }
+            _ => None,
+        })
+        .collect();
+    assert_eq!(unavailable.len(), 3, "{due:?}");
+    for expected in [(2, never), (0, never), (2, soon)] {
+        assert!(unavailable.contains(&expected), "{due:?}");
+    }
+    assert_eq!(net.hub.next_deadline(), None);
+}

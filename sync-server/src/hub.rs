@@ -2,6 +2,7 @@
 //! it decoded messages; it answers with frames for each connection. Everything received in one
 //! round is written to the store in one durable write before any answer goes back to a
 //! connection that sent something in that round; what only relays others' changes goes first.
+//! A request for a document no store holds waits [`PATIENCE`] for it to arrive from a peer.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -10,9 +11,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use fiche_core::directory::{self, directory_id, settings_id};
-use fiche_core::protocol::{Action, ConnId, Hub, Message, Out};
+use fiche_core::protocol::{Action, ConnId, Hub, Message, Out, Wait};
 use fiche_core::{schema, DocumentId};
-use tokio::sync::mpsc::UnboundedSender;
 use tokio::sync::oneshot;
 
 use crate::access::{ConnAccess, Owners, Verdict};
@@ -20,18 +20,28 @@ use crate::accounts::{Access, Role, OPEN_ORG};
 use crate::assign::Assignments;
 use crate::docs::ServerDocs;
 use crate::erase::{Erasure, Tombstones};
+use crate::link::Outbox;
+
+/// How long a request for a document no store holds waits for it to arrive from a peer before
+/// `doc-unavailable`. A peer that creates a record and shares its link at once (the official
+/// client's `create`, then `find` elsewhere) has its first changes here within a round trip or
+/// two: milliseconds on a LAN, about a second on a slow mobile link. Three seconds covers that
+/// and stays well inside the official client's own wait for an answer.
+pub const PATIENCE: Duration = Duration::from_secs(3);
 
 /// What a connection tells the hub.
 #[derive(Debug)]
 pub enum Event {
     Connect {
         conn: ConnId,
-        out: UnboundedSender<Outgoing>,
+        out: Outbox,
         access: Access,
     },
     Frame {
         conn: ConnId,
         message: Message,
+        /// The frame's length, counted in flight until the hub handles it.
+        size: usize,
     },
     /// The connection sent something that is not a protocol message.
     Reject {
@@ -104,7 +114,7 @@ type Entry = (DocumentId, String);
 
 /// What the hub knows of each connection.
 struct Conn {
-    out: UnboundedSender<Outgoing>,
+    out: Outbox,
     access: ConnAccess,
 }
 
@@ -118,7 +128,10 @@ impl HubThread {
         let tick = (self.idle / 4).clamp(Duration::from_millis(50), Duration::from_secs(5));
         let mut last_evict = Instant::now();
         loop {
-            let first = match events.recv_timeout(tick) {
+            let wake = self.hub.next_deadline().map_or(tick, |d| {
+                d.saturating_duration_since(Instant::now()).min(tick)
+            });
+            let first = match events.recv_timeout(wake) {
                 Ok(e) => Some(e),
                 Err(RecvTimeoutError::Timeout) => None,
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -138,10 +151,15 @@ impl HubThread {
                         let access = ConnAccess::new(access);
                         senders.insert(conn, Conn { out, access });
                     }
-                    Event::Frame { conn, message } => {
+                    Event::Frame {
+                        conn,
+                        message,
+                        size,
+                    } => {
                         let Some(c) = senders.get(&conn) else {
                             continue;
                         };
+                        c.out.handled(size);
                         // Rejected or revoked earlier in this round (it stays among the
                         // senders until it is told): what it still sent is dropped.
                         if self.hub.connection(conn).is_none() {
@@ -165,12 +183,16 @@ impl HubThread {
                             }
                             continue;
                         }
+                        let asked = matches!(message, Message::Request { .. });
                         match c
                             .access
                             .inbound(&mut self.owners, &mut self.assignments, message)
                         {
                             Verdict::Pass(m) => {
-                                let answers = self.hub.receive(conn, m);
+                                let mut answers = self.hub.receive(conn, m);
+                                if asked {
+                                    self.defer_unavailable(conn, &c.access, &mut answers);
+                                }
                                 let dir = c.access.directory();
                                 // A technician's device lists what it holds in its
                                 // directory; the server keeps it to what is assigned.
@@ -181,6 +203,12 @@ impl HubThread {
                                 if refill && self.fill_member_directory(&a.org, &a.member) {
                                     outs.extend(self.hub.changed(&dir, None));
                                 }
+                            }
+                            // Asked for another organisation's document: answered as late as
+                            // for a document that is absent.
+                            Verdict::Unavailable(document_id) if asked => {
+                                let until = Instant::now() + PATIENCE;
+                                self.hub.wait(conn, document_id, Wait::Refusal, until);
                             }
                             Verdict::Unavailable(document_id) => {
                                 outs.extend(self.unavailable(conn, document_id, false))
@@ -241,6 +269,17 @@ impl HubThread {
             }
             outs.extend(self.list_new(&outs, &mut listed));
             outs.extend(self.assign_moved(&outs));
+            // A document that arrived while another organisation's peer waited for it is not
+            // sent to that peer (`access`): it hears `doc-unavailable`, as for an absent one.
+            let owners = &self.owners;
+            let expired = self.hub.expire(Instant::now(), |conn, id| {
+                senders.get(&conn).is_some_and(|c| {
+                    owners
+                        .owner(id)
+                        .is_none_or(|org| org == c.access.access.org)
+                })
+            });
+            outs.extend(expired);
             // Relays acknowledge nothing, so they leave before the write (the write's flush is
             // most of an edit's way to the other devices); if the server dies before the write,
             // the sender, never acknowledged, sends it again, and a device that got it offers
@@ -267,9 +306,7 @@ impl HubThread {
             self.publish(senders.len());
             if let Some(done) = shutdown {
                 for (conn, c) in senders.drain() {
-                    let _ = c
-                        .out
-                        .send(Outgoing::Close("the server is shutting down".into()));
+                    c.out.close("the server is shutting down".into());
                     self.hub.disconnect(conn);
                 }
                 self.write();
@@ -333,6 +370,28 @@ impl HubThread {
                 action: Action::Close(reason),
             },
         ]
+    }
+
+    /// Turns the `doc-unavailable` that answers a peer's request for a document no store
+    /// holds into a wait for it to arrive ([`PATIENCE`]), except for the directory and the
+    /// settings, which no peer creates on the spot.
+    fn defer_unavailable(&mut self, conn: ConnId, access: &ConnAccess, answers: &mut Vec<Out>) {
+        let until = Instant::now() + PATIENCE;
+        let settings = scoped(&access.access.org, settings_id());
+        answers.retain(|o| match &o.action {
+            Action::Send(Message::DocUnavailable {
+                document_id,
+                erased: false,
+                ..
+            }) if o.conn == conn
+                && *document_id != access.directory()
+                && *document_id != settings =>
+            {
+                self.hub.wait(conn, *document_id, Wait::Arrival, until);
+                false
+            }
+            _ => true,
+        });
     }
 
     /// `doc-unavailable` for a document the peer may not see, as if it did not exist, or
@@ -559,13 +618,24 @@ impl HubThread {
             let sender = &c.out;
             match action {
                 Action::Send(message) => {
-                    if let Some(m) = c.access.outbound(&self.owners, &self.assignments, message) {
-                        let _ = sender.send(Outgoing::Frame(m.encode()));
+                    let Some(m) = c.access.outbound(&self.owners, &self.assignments, message)
+                    else {
+                        continue;
+                    };
+                    if sender.frame(m.encode()).is_err() {
+                        tracing::warn!(
+                            conn,
+                            queued = sender.queued(),
+                            "the peer does not read what it is sent: dropping the connection"
+                        );
+                        sender.cut();
+                        self.hub.disconnect(conn);
+                        senders.remove(&conn);
                     }
                 }
                 Action::Close(reason) => {
                     tracing::info!(conn, %reason, "closing connection");
-                    let _ = sender.send(Outgoing::Close(reason));
+                    sender.close(reason);
                     senders.remove(&conn);
                 }
                 Action::Ready { peer, metadata } => {

@@ -26,6 +26,7 @@ pub mod fresh;
 pub mod guard;
 pub mod http;
 pub mod hub;
+pub mod link;
 pub mod listen;
 pub mod listing;
 pub mod routes;

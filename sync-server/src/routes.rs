@@ -1,6 +1,6 @@
 //! HTTP and WebSocket routes: the sync endpoint (`/` and `/sync`), `/health`,
 //! `/api/directory` and `/api/enrol`; the web client's files (`web.rs`) at `/` and every other path. Sockets only move frames: decoding happens here,
-//! authorisation and protocol in the hub.
+//! authorisation and protocol in the hub; the queues between them are bounded (`link.rs`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::Sender;
@@ -16,12 +16,13 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use fiche_core::directory::directory_id;
 use fiche_core::protocol::Message;
+use futures_util::stream::SplitSink;
 use futures_util::{SinkExt, StreamExt};
-use tokio::sync::mpsc;
 
 use crate::accounts::Access;
 use crate::auth::{Auth, PeerAddr};
 use crate::hub::{Event, Outgoing, Stats};
+use crate::link;
 
 /// How often the server pings each peer.
 const PING_EVERY: Duration = Duration::from_secs(30);
@@ -227,46 +228,22 @@ const READ_BUFFER: usize = 2 * 1024;
 
 async fn serve_socket(state: AppState, socket: WebSocket, access: Access) {
     let conn = state.next_conn.fetch_add(1, Ordering::Relaxed);
-    let (out, mut outgoing) = mpsc::unbounded_channel();
+    let (out, writer, mut reader) = link::link();
     state.send(Event::Connect { conn, out, access });
-    let (mut sink, mut stream) = socket.split();
-    let writer = tokio::spawn(async move {
-        let mut ping = tokio::time::interval(PING_EVERY);
-        ping.tick().await;
-        loop {
-            let o = tokio::select! {
-                o = outgoing.recv() => match o {
-                    Some(o) => o,
-                    None => break,
-                },
-                _ = ping.tick() => {
-                    if sink.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
-                        break;
-                    }
-                    continue;
-                }
-            };
-            match o {
-                Outgoing::Frame(bytes) => {
-                    if sink.send(WsMessage::Binary(bytes.into())).await.is_err() {
-                        break;
-                    }
-                }
-                Outgoing::Close(reason) => {
-                    let frame = CloseFrame {
-                        code: 1000,
-                        reason: truncate(&reason).into(),
-                    };
-                    let _ = sink.send(WsMessage::Close(Some(frame))).await;
-                    break;
-                }
-            }
-        }
-    });
+    let (sink, mut stream) = socket.split();
+    let mut writer = tokio::spawn(write_socket(sink, writer));
     let mut rejected = false;
+    let mut written = false;
     loop {
         // Peers answer pings: silence this long means the connection is dead (half-open).
-        let frame = match tokio::time::timeout(SILENCE_LIMIT, stream.next()).await {
+        let frame = tokio::select! {
+            _ = &mut writer => {
+                written = true;
+                break;
+            }
+            frame = tokio::time::timeout(SILENCE_LIMIT, stream.next()) => frame,
+        };
+        let frame = match frame {
             Ok(Some(frame)) => frame,
             Ok(None) => break,
             Err(_) => {
@@ -275,9 +252,20 @@ async fn serve_socket(state: AppState, socket: WebSocket, access: Access) {
             }
         };
         let reason = match frame {
-            Ok(WsMessage::Binary(bytes)) => match Message::decode(&bytes) {
-                Ok(message) => {
-                    state.send(Event::Frame { conn, message });
+            Ok(WsMessage::Binary(bytes)) => match decode(bytes) {
+                Ok((message, size)) => {
+                    tokio::select! {
+                        _ = &mut writer => {
+                            written = true;
+                            break;
+                        }
+                        _ = reader.admit(size) => {}
+                    }
+                    state.send(Event::Frame {
+                        conn,
+                        message,
+                        size,
+                    });
                     continue;
                 }
                 Err(e) => format!("bad message: {e}"),
@@ -295,13 +283,74 @@ async fn serve_socket(state: AppState, socket: WebSocket, access: Access) {
         rejected = true;
         break;
     }
-    if rejected {
+    if written {
+        // The hub closed or cut the connection: what the peer still sends is read (and
+        // dropped) for a moment, so that the close frame reaches it before the socket goes.
+        let drain = async {
+            while let Some(Ok(m)) = stream.next().await {
+                if matches!(m, WsMessage::Close(_)) {
+                    break;
+                }
+            }
+        };
+        let _ = tokio::time::timeout(LINGER, drain).await;
+    } else if rejected {
         // Let the error and the close frame go out before the socket is dropped.
         let _ = tokio::time::timeout(Duration::from_secs(5), writer).await;
     } else {
         writer.abort();
     }
     state.send(Event::Disconnect { conn });
+}
+
+/// A frame's message and length (the frame itself is not kept).
+fn decode(bytes: axum::body::Bytes) -> Result<(Message, usize), fiche_core::protocol::DecodeError> {
+    Ok((Message::decode(&bytes)?, bytes.len()))
+}
+
+/// How long a socket the hub closed is still read, for its close frame to reach the peer.
+const LINGER: Duration = Duration::from_secs(2);
+
+/// Sends what the hub queues for a peer, and pings; ends when the hub closes or cuts the
+/// connection off, or the socket fails.
+async fn write_socket(mut sink: SplitSink<WebSocket, WsMessage>, mut writer: link::Writer) {
+    let mut ping = tokio::time::interval(PING_EVERY);
+    ping.tick().await;
+    loop {
+        let o = tokio::select! {
+            o = writer.next() => match o {
+                Some(o) => o,
+                None => break,
+            },
+            _ = ping.tick() => {
+                if sink.send(WsMessage::Ping(Vec::new().into())).await.is_err() {
+                    break;
+                }
+                continue;
+            }
+        };
+        match o {
+            Outgoing::Frame(bytes) => {
+                let len = bytes.len();
+                let sent = tokio::select! {
+                    sent = sink.send(WsMessage::Binary(bytes.into())) => sent.is_ok(),
+                    _ = writer.cut() => false,
+                };
+                writer.sent(len);
+                if !sent {
+                    break;
+                }
+            }
+            Outgoing::Close(reason) => {
+                let frame = CloseFrame {
+                    code: 1000,
+                    reason: truncate(&reason).into(),
+                };
+                let _ = sink.send(WsMessage::Close(Some(frame))).await;
+                break;
+            }
+        }
+    }
 }
 
 /// Close reasons are limited to 123 bytes by the WebSocket protocol.

@@ -132,3 +132,41 @@ impl Raw {
         self.until_close_within(WAIT).await
     }
 }
+
+/// A field of a frame made by hand ([`frame_of`]).
+#[derive(Debug, Clone, Copy)]
+pub enum Field<'a> {
+    Text(&'a str),
+    Bytes(&'a [u8]),
+}
+
+/// A CBOR map of `fields`, written by hand: fields of any length, which a [`Message`] could
+/// not hold (a document id of a mebibyte).
+pub fn frame_of(fields: &[(&str, Field)]) -> Vec<u8> {
+    fn head(out: &mut Vec<u8>, major: u8, len: usize) {
+        match u32::try_from(len) {
+            Ok(n) if n < 24 => out.push(major << 5 | n as u8),
+            Ok(n) => {
+                out.push(major << 5 | 26);
+                out.extend_from_slice(&n.to_be_bytes());
+            }
+            Err(_) => {
+                out.push(major << 5 | 27);
+                out.extend_from_slice(&(len as u64).to_be_bytes());
+            }
+        }
+    }
+    let mut out = Vec::new();
+    head(&mut out, 5, fields.len());
+    for (key, value) in fields {
+        head(&mut out, 3, key.len());
+        out.extend_from_slice(key.as_bytes());
+        let (major, bytes) = match value {
+            Field::Text(t) => (3, t.as_bytes()),
+            Field::Bytes(b) => (2, *b),
+        };
+        head(&mut out, major, bytes.len());
+        out.extend_from_slice(bytes);
+    }
+    out
+}

@@ -87,6 +87,28 @@ enum Phase {
     Closed,
 }
 
+/// One document a connection syncs with its peer.
+#[derive(Debug, Default)]
+struct Shared {
+    /// Automerge's sync state with the peer.
+    state: sync::State,
+    /// Our heads when the whole document last went to the peer in answer to a message saying
+    /// it holds none: another such message is not answered again until they change (each
+    /// answer is a full copy; a peer repeating "none" would fill memory with them).
+    whole_sent: Option<Vec<automerge::ChangeHash>>,
+    /// Counted among the connection's documents not held here, until it holds some of it.
+    unheld: bool,
+}
+
+impl Shared {
+    fn of(state: sync::State) -> Self {
+        Self {
+            state,
+            ..Self::default()
+        }
+    }
+}
+
 /// The protocol state of one connection.
 #[derive(Debug)]
 pub struct Connection {
@@ -95,14 +117,17 @@ pub struct Connection {
     metadata: PeerMetadata,
     remote: Option<PeerId>,
     phase: Phase,
-    docs: HashMap<DocumentId, sync::State>,
-    /// Documents the peer asked for that were not held here (each keeps a sync state).
+    docs: HashMap<DocumentId, Shared>,
+    /// Documents the peer asked for, or synced without sending changes, that are not held
+    /// here (each keeps a sync state).
     unknown_asked: usize,
 }
 
-/// How many documents this side does not hold a peer may ask for on one connection: each
-/// interest is kept (the document reaches the peer if it arrives), so a peer asking for
-/// random ids would grow memory without end. Past it, the connection is closed.
+/// How many documents this side does not hold a peer may ask for (`request`) or sync
+/// without sending any change (`sync`) on one connection: each interest is kept (the
+/// document reaches the peer if it arrives), so a peer naming random ids would grow memory
+/// without end. Past it, the connection is closed. (`ephemeral` and heads messages about a
+/// document keep no state.)
 pub const MAX_UNKNOWN_ASKED: usize = 10_000;
 
 impl Connection {
@@ -147,7 +172,8 @@ impl Connection {
     /// Restores a sync state saved from an earlier connection with the same peer, so only
     /// what is new is exchanged.
     pub fn restore(&mut self, id: DocumentId, saved: &[u8]) -> Result<(), sync::DecodeStateError> {
-        self.docs.insert(id, sync::State::decode(saved)?);
+        self.docs
+            .insert(id, Shared::of(sync::State::decode(saved)?));
         Ok(())
     }
 
@@ -165,7 +191,9 @@ impl Connection {
     /// Whether the peer is known to hold exactly `heads` of a document (the shared heads of
     /// its sync state): if so, silence after a heads-only message means "nothing new".
     pub fn shares(&self, id: &DocumentId, heads: &[automerge::ChangeHash]) -> bool {
-        self.docs.get(id).is_some_and(|s| s.shared_heads == heads)
+        self.docs
+            .get(id)
+            .is_some_and(|s| s.state.shared_heads == heads)
     }
 
     /// Whether the peer said it has none of a document (its last message had no heads): what
@@ -173,7 +201,7 @@ impl Connection {
     pub fn peer_has_none(&self, id: &DocumentId) -> bool {
         self.docs
             .get(id)
-            .and_then(|s| s.their_heads.as_ref())
+            .and_then(|s| s.state.their_heads.as_ref())
             .is_some_and(|h| h.is_empty())
     }
 
@@ -183,7 +211,7 @@ impl Connection {
     pub fn filed_whole(&mut self, id: DocumentId, heads: Vec<automerge::ChangeHash>) {
         let mut state = sync::State::new();
         state.shared_heads = heads;
-        self.docs.insert(id, state);
+        self.docs.insert(id, Shared::of(state));
     }
 
     /// Forgets a document's sync state: the next message starts from scratch.
@@ -193,7 +221,7 @@ impl Connection {
 
     /// The sync state of a document, encoded for storage.
     pub fn saved_state(&self, id: &DocumentId) -> Option<Vec<u8>> {
-        self.docs.get(id).map(sync::State::encode)
+        self.docs.get(id).map(|s| s.state.encode())
     }
 
     fn error(&mut self, reason: impl Into<String>) -> Vec<Action> {
@@ -213,7 +241,7 @@ impl Connection {
     /// it yet (empty), a `sync` otherwise. `None` when there is nothing to say.
     pub fn sync_document(&mut self, id: DocumentId, docs: &mut impl Documents) -> Option<Message> {
         let remote = self.remote.clone()?;
-        let state = self.docs.entry(id).or_default();
+        let state = &mut self.docs.entry(id).or_default().state;
         let doc = docs.get_or_create(&id);
         let request = doc.get_heads().is_empty();
         let data = doc.generate_sync_message(state)?.encode();
@@ -388,17 +416,22 @@ impl Connection {
             Err(e) => return self.error(format!("bad sync message for {id}: {e}")),
         };
         let remote = self.remote.clone().unwrap_or_default();
-        if request && !docs.holds(&id) {
+        // A document new to this connection, that this side does not hold, and that the
+        // message brings nothing of: an interest to keep, counted.
+        let tracked = self.docs.contains_key(&id);
+        let held = (request || !tracked) && docs.holds(&id);
+        if !tracked && !held && (request || sync_message.changes.is_empty()) {
+            if self.unknown_asked >= MAX_UNKNOWN_ASKED {
+                return self.error(format!(
+                    "named more than {MAX_UNKNOWN_ASKED} documents this side does not hold"
+                ));
+            }
+            self.unknown_asked += 1;
+            self.docs.entry(id).or_default().unheld = true;
+        }
+        if request && !held {
             // A peer asks for a document we do not have. Its interest is kept, so that the
             // document reaches it if it arrives here later.
-            if !self.docs.contains_key(&id) {
-                if self.unknown_asked >= MAX_UNKNOWN_ASKED {
-                    return self.error(format!(
-                        "asked for more than {MAX_UNKNOWN_ASKED} documents this side does not hold"
-                    ));
-                }
-                self.unknown_asked += 1;
-            }
             self.docs.entry(id).or_default();
             return self
                 .unavailable(id, false)
@@ -406,9 +439,29 @@ impl Connection {
                 .into_iter()
                 .collect();
         }
+        // The peer says it holds none of the document, again, and it has not changed since
+        // it was sent whole: that answer is on its way already.
+        let none = sync_message.heads.is_empty() && sync_message.changes.is_empty();
+        if none {
+            if let Some(sent) = self.docs.get(&id).and_then(|s| s.whole_sent.as_ref()) {
+                let ours = docs
+                    .unloaded_heads(&id)
+                    .or_else(|| docs.get(&id).map(|d| d.get_heads()));
+                if ours.as_ref() == Some(sent) {
+                    return Vec::new();
+                }
+            }
+        }
         if let std::collections::hash_map::Entry::Vacant(fresh) = self.docs.entry(id) {
             if let Some((answer, state)) = docs.prepared_answer(&id, data) {
-                fresh.insert(state);
+                let whole_sent = docs
+                    .unloaded_heads(&id)
+                    .or_else(|| docs.get(&id).map(|d| d.get_heads()));
+                fresh.insert(Shared {
+                    state,
+                    whole_sent: whole_sent.filter(|_| none),
+                    unheld: false,
+                });
                 return vec![Action::Send(Message::Sync {
                     sender_id: self.local.clone(),
                     target_id: remote,
@@ -419,9 +472,9 @@ impl Connection {
             }
         }
         // A peer saying it holds exactly what we hold needs no answer, and no loaded document.
-        if let Some(state) = self.docs.get_mut(&id) {
+        if let Some(shared) = self.docs.get_mut(&id) {
             if let Some(ours) = docs.unloaded_heads(&id) {
-                if settled::acknowledge(state, &sync_message, &ours) {
+                if settled::acknowledge(&mut shared.state, &sync_message, &ours) {
                     return Vec::new();
                 }
             }
@@ -430,17 +483,25 @@ impl Connection {
             let chunks: Vec<&[u8]> = sync_message.changes.iter().collect();
             docs.receiving(&id, &chunks);
         }
-        let state = self.docs.entry(id).or_default();
+        let shared = self.docs.entry(id).or_default();
         let doc = docs.get_or_create(&id);
         let before = doc.get_heads();
-        if let Err(e) = doc.receive_sync_message(state, sync_message) {
+        if let Err(e) = doc.receive_sync_message(&mut shared.state, sync_message) {
             return self.error(format!("cannot apply sync message for {id}: {e}"));
         }
         let mut actions = Vec::new();
-        if doc.get_heads() != before {
+        let after = doc.get_heads();
+        if after != before {
             actions.push(Action::Changed(id));
         }
-        if let Some(reply) = doc.generate_sync_message(state) {
+        if shared.unheld && !after.is_empty() {
+            shared.unheld = false;
+            self.unknown_asked -= 1;
+        }
+        if let Some(reply) = doc.generate_sync_message(&mut shared.state) {
+            if none && !reply.changes.is_empty() {
+                shared.whole_sent = Some(after);
+            }
             actions.push(Action::Send(Message::Sync {
                 sender_id: self.local.clone(),
                 target_id: remote,

@@ -1,11 +1,15 @@
 //! The server's protocol logic, without I/O: many connections around one set of documents.
 //! A change that arrives from one peer is offered at once to every other peer syncing that
-//! document; ephemeral messages are relayed the same way.
+//! document; ephemeral messages are relayed the same way. A request the hub cannot answer
+//! yet may wait, until a deadline the transport chooses, for its document to arrive (time is
+//! passed in: [`Hub::wait`], [`Hub::next_deadline`], [`Hub::expire`]).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Instant;
 
 use super::connection::{Action, Connection, Documents, Side};
 use super::message::{Message, PeerId, PeerMetadata};
+use crate::id::DocumentId;
 
 /// A connection's number, chosen by the transport.
 pub type ConnId = u64;
@@ -17,6 +21,26 @@ pub struct Out {
     pub action: Action,
 }
 
+/// What a request that was not answered at once waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wait {
+    /// Its document, from another peer: sent when it arrives (as to every peer syncing it),
+    /// `doc-unavailable` at the deadline if it has not.
+    Arrival,
+    /// Only the deadline: a document the peer may not see is answered `doc-unavailable` as
+    /// late as an absent one, so the answer's timing tells nothing.
+    Refusal,
+}
+
+/// A request waiting for its deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Pending {
+    until: Instant,
+    conn: ConnId,
+    id: DocumentId,
+    wait: Wait,
+}
+
 /// All connections of a server and the documents they share.
 #[derive(Debug)]
 pub struct Hub<D> {
@@ -24,6 +48,8 @@ pub struct Hub<D> {
     metadata: PeerMetadata,
     docs: D,
     conns: BTreeMap<ConnId, Connection>,
+    /// Requests waiting, in deadline order (at most a connection's unknown documents each).
+    waiting: VecDeque<Pending>,
 }
 
 impl<D: Documents> Hub<D> {
@@ -33,7 +59,53 @@ impl<D: Documents> Hub<D> {
             metadata,
             docs,
             conns: BTreeMap::new(),
+            waiting: VecDeque::new(),
         }
+    }
+
+    /// Answers a connection's request for `id` by `until` instead of now (see [`Wait`]).
+    pub fn wait(&mut self, conn: ConnId, id: DocumentId, wait: Wait, until: Instant) {
+        let at = self.waiting.partition_point(|p| p.until <= until);
+        let pending = Pending {
+            until,
+            conn,
+            id,
+            wait,
+        };
+        self.waiting.insert(at, pending);
+    }
+
+    /// When the first waiting request is due.
+    pub fn next_deadline(&self) -> Option<Instant> {
+        self.waiting.front().map(|p| p.until)
+    }
+
+    /// `doc-unavailable` for each waiting request due by `now` whose document did not arrive,
+    /// or arrived but is not the connection's to see (`sees`, the transport's rule), or that
+    /// waited for the deadline only.
+    pub fn expire(
+        &mut self,
+        now: Instant,
+        mut sees: impl FnMut(ConnId, &DocumentId) -> bool,
+    ) -> Vec<Out> {
+        let mut out = Vec::new();
+        while let Some(p) = self.waiting.front().copied().filter(|p| p.until <= now) {
+            self.waiting.pop_front();
+            let Some(c) = self.conns.get(&p.conn) else {
+                continue;
+            };
+            let answered = match p.wait {
+                Wait::Arrival => !c.syncs(&p.id) || (self.docs.holds(&p.id) && sees(p.conn, &p.id)),
+                Wait::Refusal => false,
+            };
+            if let Some(m) = c.unavailable(p.id, false).filter(|_| !answered) {
+                out.push(Out {
+                    conn: p.conn,
+                    action: Action::Send(m),
+                });
+            }
+        }
+        out
     }
 
     pub fn documents(&mut self) -> &mut D {

@@ -2,13 +2,31 @@
 //!
 //! Every frame is one CBOR map with string keys, named exactly as the JavaScript implementation
 //! names them (`senderId`, `targetId`, `documentId`, …); binary payloads are CBOR byte strings.
-//! Decoding works on `&[u8]`, never panics, and says what is wrong with a bad frame.
+//! Decoding works on `&[u8]`, never panics, and says what is wrong with a bad frame. Its work
+//! is bounded by the frame's size: the frame's shape is walked first (at most [`MAX_ITEMS`]
+//! items, [`MAX_DEPTH`] deep) before a value tree is built, and every text field is
+//! length-checked before anything decodes it.
 
 use std::collections::BTreeMap;
 
 use ciborium::Value;
 
-use crate::id::DocumentId;
+use crate::id::{excerpt, DocumentId, MAX_ID_TEXT};
+
+mod skim;
+
+/// The longest text field (peer, storage and session ids, heads, versions): generous for
+/// the UUIDs and hashes peers send.
+pub const MAX_TEXT: usize = 256;
+/// The longest `message` of an `error` kept whole; a longer one is cut.
+pub const MAX_ERROR_TEXT: usize = 4096;
+/// The most entries of a list or map field (protocol versions, storage ids, heads).
+pub const MAX_LIST: usize = 256;
+/// The most CBOR items in one frame: a protocol message has a few dozen. With it, the value
+/// tree of a frame is its byte and text strings plus at most this many small nodes.
+pub const MAX_ITEMS: usize = 2048;
+/// The deepest nesting of CBOR items in one frame (a message is three levels deep).
+pub const MAX_DEPTH: usize = 8;
 
 /// The only protocol version this implementation speaks.
 pub const PROTOCOL_V1: &str = "1";
@@ -135,8 +153,15 @@ pub enum DecodeError {
     },
     #[error("unknown message type {0:?}")]
     UnknownType(String),
+    /// The excerpt of what was sent (see `crate::id::excerpt`).
     #[error("documentId {0:?} is not a document id")]
     BadDocumentId(String),
+    #[error("field {field:?} is longer than {limit} bytes")]
+    TooLong { field: &'static str, limit: usize },
+    #[error("field {field:?} has more than {limit} entries")]
+    TooMany { field: &'static str, limit: usize },
+    #[error("a message holds at most {MAX_ITEMS} CBOR items, {MAX_DEPTH} levels deep")]
+    TooComplex,
 }
 
 impl Message {
@@ -207,6 +232,7 @@ impl Message {
 
     /// Decodes one CBOR frame.
     pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        skim::check(bytes)?;
         let value: Value =
             ciborium::from_reader(bytes).map_err(|e| DecodeError::Cbor(e.to_string()))?;
         Self::from_value(value)
@@ -359,13 +385,16 @@ impl Message {
             return Err(DecodeError::NotAMap);
         };
         let m = Read(entries);
-        let kind = m.text("type")?;
+        let kind = m.text("type").map_err(|e| match e {
+            DecodeError::TooLong { .. } => DecodeError::UnknownType(String::new()),
+            other => other,
+        })?;
         let sender_id = || m.text("senderId");
         let target_id = || m.text("targetId");
         let document_id = || {
-            let text = m.text("documentId")?;
+            let text = m.text_within("documentId", MAX_ID_TEXT)?;
             text.parse::<DocumentId>()
-                .map_err(|_| DecodeError::BadDocumentId(text))
+                .map_err(|_| DecodeError::BadDocumentId(excerpt(&text)))
         };
         Ok(match kind.as_str() {
             "join" => Message::Join {
@@ -384,7 +413,7 @@ impl Message {
             },
             "error" => Message::Error {
                 sender_id: m.text("senderId").unwrap_or_default(),
-                message: m.text("message").unwrap_or_default(),
+                message: m.clipped("message", MAX_ERROR_TEXT),
                 target_id: m.text("targetId").ok(),
             },
             "request" => Message::Request {
@@ -427,7 +456,7 @@ impl Message {
                 document_id: document_id()?,
                 new_heads: m.heads("newHeads")?,
             },
-            _ => return Err(DecodeError::UnknownType(kind)),
+            _ => return Err(DecodeError::UnknownType(excerpt(&kind))),
         })
     }
 }
@@ -519,7 +548,15 @@ impl Read {
     }
 
     fn text(&self, key: &'static str) -> Result<String, DecodeError> {
+        self.text_within(key, MAX_TEXT)
+    }
+
+    /// A text field of at most `limit` bytes.
+    fn text_within(&self, key: &'static str, limit: usize) -> Result<String, DecodeError> {
         match self.get(key) {
+            Some(Value::Text(t)) if t.len() > limit => {
+                Err(DecodeError::TooLong { field: key, limit })
+            }
             Some(Value::Text(t)) => Ok(t.clone()),
             Some(_) => Err(DecodeError::WrongType {
                 field: key,
@@ -527,6 +564,18 @@ impl Read {
             }),
             None => Err(DecodeError::Missing(key)),
         }
+    }
+
+    /// A text field cut to at most `limit` bytes; empty when absent or not text.
+    fn clipped(&self, key: &'static str, limit: usize) -> String {
+        let Some(Value::Text(t)) = self.get(key) else {
+            return String::new();
+        };
+        let mut end = t.len().min(limit);
+        while !t.is_char_boundary(end) {
+            end -= 1;
+        }
+        t[..end].to_string()
     }
 
     fn bytes(&self, key: &'static str) -> Result<Vec<u8>, DecodeError> {
@@ -595,11 +644,23 @@ impl Read {
         let Some(Value::Map(entries)) = self.get(key) else {
             return Err(self.get(key).map_or(DecodeError::Missing(key), |_| wrong()));
         };
+        if entries.len() > MAX_LIST {
+            return Err(DecodeError::TooMany {
+                field: key,
+                limit: MAX_LIST,
+            });
+        }
         let mut out = BTreeMap::new();
         for (k, v) in entries {
             let (Value::Text(storage), Value::Map(inner)) = (k, v) else {
                 return Err(wrong());
             };
+            if storage.len() > MAX_TEXT {
+                return Err(DecodeError::TooLong {
+                    field: key,
+                    limit: MAX_TEXT,
+                });
+            }
             let inner = Read(inner.clone());
             let heads = text_list(inner.get("heads").ok_or_else(wrong)?, key)?;
             let timestamp = match inner.get("timestamp") {
@@ -621,9 +682,19 @@ fn text_list(v: &Value, key: &'static str) -> Result<Vec<String>, DecodeError> {
     let Value::Array(items) = v else {
         return Err(wrong);
     };
+    if items.len() > MAX_LIST {
+        return Err(DecodeError::TooMany {
+            field: key,
+            limit: MAX_LIST,
+        });
+    }
     items
         .iter()
         .map(|i| match i {
+            Value::Text(t) if t.len() > MAX_TEXT => Err(DecodeError::TooLong {
+                field: key,
+                limit: MAX_TEXT,
+            }),
             Value::Text(t) => Ok(t.clone()),
             _ => Err(wrong.clone()),
         })

@@ -12,5 +12,5 @@ pub mod message;
 pub mod settled;
 
 pub use connection::{Action, Connection, Documents, Side, MAX_UNKNOWN_ASKED};
-pub use hub::{ConnId, Hub, Out};
+pub use hub::{ConnId, Hub, Out, Wait};
 pub use message::{DecodeError, Message, PeerId, PeerMetadata, Preview, RemoteHeads, PROTOCOL_V1};
