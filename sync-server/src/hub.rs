@@ -377,7 +377,7 @@ impl HubThread {
     /// settings, which no peer creates on the spot.
     fn defer_unavailable(&mut self, conn: ConnId, access: &ConnAccess, answers: &mut Vec<Out>) {
         let until = Instant::now() + PATIENCE;
-        let settings = scoped(&access.access.org, settings_id());
+        let settings = self.owners.scope(&access.access.org).id(settings_id());
         answers.retain(|o| match &o.action {
             Action::Send(Message::DocUnavailable {
                 document_id,
