@@ -2,6 +2,7 @@
 
 mod fields;
 mod files;
+mod refused;
 mod schema;
 mod settings;
 mod show;

@@ -163,6 +163,7 @@ pub fn watch(book: Book, server: &str, ca: Option<Vec<u8>>) -> Result<()> {
                 Status::UpToDate { documents } => format!("up to date ({documents} documents)"),
                 Status::Skipped { id, reason } => format!("skipped {id}: {reason}"),
                 Status::Erased { id } => format!("erased client {id} (deleted here)"),
+                Status::Refused { id, reason } => crate::refused::line(&shown, &id, &reason),
                 // One line per file, when it is all there.
                 Status::Uploading { hash, done, total } if done == total => {
                     format!("uploaded {hash} ({total} bytes)")

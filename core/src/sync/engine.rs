@@ -109,6 +109,12 @@ pub enum Status {
     Erased {
         id: DocumentId,
     },
+    /// The server refused this device's changes to a document: they stay here, marked as
+    /// refused, until they are dropped; the other documents go on.
+    Refused {
+        id: DocumentId,
+        reason: String,
+    },
 }
 
 /// What a one-shot sync did.
@@ -125,6 +131,8 @@ pub struct SyncReport {
     pub skipped: usize,
     /// Records erased on the server whose copy here was deleted.
     pub erased: usize,
+    /// Documents whose changes from here the server refused, with its reason.
+    pub refused: Vec<(DocumentId, String)>,
     /// Photos and files sent to the server.
     pub uploaded: usize,
     pub bytes_in: u64,
@@ -494,6 +502,10 @@ fn notify(
             Note::Erased { id, held } => {
                 report.erased += usize::from(held);
                 on(Status::Erased { id });
+            }
+            Note::Refused { id, reason } => {
+                report.refused.push((id, reason.clone()));
+                on(Status::Refused { id, reason });
             }
             Note::Closed(reason) => return Err(SyncError::Refused(reason)),
         }

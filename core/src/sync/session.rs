@@ -37,6 +37,9 @@ pub enum Note {
     Skipped { id: DocumentId, reason: String },
     /// The server erased a record: its copy here is gone (`held`: there was one).
     Erased { id: DocumentId, held: bool },
+    /// The server refused this device's changes to a document, for `reason`; they stay here,
+    /// marked (see `Book::refused`), and the other documents go on.
+    Refused { id: DocumentId, reason: String },
     /// The connection must close.
     Closed(String),
 }
@@ -527,6 +530,13 @@ impl Session {
                         id: doc,
                         held: erased.held,
                     });
+                }
+                Action::Refused { id: doc, reason } => {
+                    // Answered: nothing more comes about it this session.
+                    self.pending.remove(&doc);
+                    self.soft.remove(&doc);
+                    self.settled.insert(doc);
+                    notes.push(Note::Refused { id: doc, reason });
                 }
                 Action::Relay(_) => {}
                 Action::Close(reason) => notes.push(Note::Closed(reason)),
