@@ -24,6 +24,7 @@ pub mod fresh;
 pub mod hub;
 pub mod listen;
 pub mod listing;
+pub mod me;
 pub mod routes;
 pub mod tls;
 pub mod web;

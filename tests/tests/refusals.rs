@@ -172,3 +172,20 @@ fn the_server_refuses_one_documents_changes_and_keeps_the_connection() {
         .unwrap()
         .is_none());
 }
+
+#[test]
+fn api_me_says_who_a_device_acts_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let server = office(&data);
+    let (_, token) = member_device(&tmp.path().join("r"), &server, &data, "read-only");
+    let (status, body) = server.get(&format!("/api/me?token={token}")).unwrap();
+    assert_eq!(status, 200, "{body}");
+    let me: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(me["role"], "read-only");
+    assert_eq!(me["org"], "acme");
+    assert_eq!(me["name"], "read-only", "the member's name");
+    assert!(me["member"].as_str().is_some_and(|m| !m.is_empty()));
+    assert!(me["device"].as_str().is_some_and(|d| !d.is_empty()));
+    assert_eq!(server.get("/api/me").unwrap().0, 401);
+}
