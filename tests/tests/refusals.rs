@@ -5,12 +5,15 @@
 
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use automerge::sync::{State, SyncDoc};
 use automerge::transaction::Transactable;
 use automerge::{Automerge, ROOT};
 use fiche_core::directory::settings_id;
 use fiche_core::protocol::Message;
+use fiche_core::roles::Role;
+use fiche_core::sync::Status;
 use fiche_core::{Book, DocumentId};
 use fiche_tests::raw::{Raw, PEER};
 use fiche_tests::{admin, device, sync_book, Server};
@@ -188,4 +191,163 @@ fn api_me_says_who_a_device_acts_for() {
     assert!(me["member"].as_str().is_some_and(|m| !m.is_empty()));
     assert!(me["device"].as_str().is_some_and(|d| !d.is_empty()));
     assert_eq!(server.get("/api/me").unwrap().0, 401);
+}
+
+/// One sync of `book`, with every status it reported; `None` if it did not finish within a
+/// generous bound.
+fn sync_seen(
+    book: &Arc<Book>,
+    server: &Server,
+) -> Option<(fiche_core::sync::SyncReport, Vec<Status>)> {
+    let options = fiche_core::sync::SyncOptions {
+        attempts: Some(1),
+        ..fiche_core::sync::SyncOptions::new(server.url())
+    };
+    let mut seen = Vec::new();
+    let done = block_on(async {
+        let run = fiche_core::sync::sync_once(book.clone(), &options, |s| seen.push(s));
+        tokio::time::timeout(Duration::from_secs(60), run).await
+    });
+    match done {
+        Ok(Ok(report)) => Some((report, seen)),
+        _ => None,
+    }
+}
+
+fn up_to_date(seen: &[Status]) -> bool {
+    seen.iter().any(|s| matches!(s, Status::UpToDate { .. }))
+}
+
+fn set_city(book: &Book, id: &DocumentId, city: &str) -> fiche_core::Result<()> {
+    book.edit_client(id, |c| c.address.city = city.into())
+        .map(|_| ())
+}
+
+#[test]
+fn a_read_only_devices_forced_edit_is_refused_alone_shown_and_dropped() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let server = office(&data);
+    let (staff, _) = member_device(&tmp.path().join("s"), &server, &data, "staff");
+    let (reader, _) = member_device(&tmp.path().join("r"), &server, &data, "read-only");
+    let martin = staff.create_client(named("Famille Martin")).unwrap().id;
+    let durand = staff.create_client(named("Famille Durand")).unwrap().id;
+    sync_book(&staff, &server.url());
+    sync_book(&reader, &server.url());
+
+    // Refused here, before anything is written, naming the role.
+    let err = set_city(&reader, &martin, "Paris").unwrap_err();
+    assert_eq!(err.to_string(), "you are read-only: changes are refused");
+    assert!(reader.client(&martin).unwrap().address.city.is_empty());
+
+    // Forced onto the wire (a device that did not know its role when it wrote).
+    reader.set_role(None).unwrap();
+    set_city(&reader, &martin, "Paris").unwrap();
+    staff
+        .edit_client(&durand, |c| c.address.city = "Lyon".into())
+        .unwrap();
+    sync_book(&staff, &server.url());
+
+    // Every sync finishes; the refusal is reported each time; the other record syncs.
+    let tries = 5;
+    let mut finished = 0;
+    for _ in 0..tries {
+        let Some((report, seen)) = sync_seen(&reader, &server) else {
+            continue;
+        };
+        finished += 1;
+        assert_eq!(report.refused.len(), 1, "{:?}", report.refused);
+        assert_eq!(report.refused[0].0, martin);
+        assert!(
+            report.refused[0].1.contains("read-only"),
+            "{:?}",
+            report.refused
+        );
+        assert!(!up_to_date(&seen), "not up to date while refused: {seen:?}");
+        assert!(seen
+            .iter()
+            .any(|s| matches!(s, Status::Held { refused: 1, .. })));
+    }
+    println!("read-only device with a refused edit: {finished} of {tries} syncs finished");
+    assert_eq!(finished, tries);
+    assert_eq!(
+        reader.role().unwrap(),
+        Some(Role::ReadOnly),
+        "refreshed from /api/me"
+    );
+    assert_eq!(reader.client(&durand).unwrap().address.city, "Lyon");
+    let refused = reader.refused().unwrap();
+    assert_eq!(refused.len(), 1);
+    assert_eq!(refused[0].fields, ["address.city"]);
+    // The office never got it.
+    sync_book(&staff, &server.url());
+    assert!(staff.client(&martin).unwrap().address.city.is_empty());
+
+    // Dropped: the record is the office's again, and the device is up to date.
+    reader.drop_local(&martin).unwrap();
+    let (report, seen) = sync_seen(&reader, &server).unwrap();
+    assert!(report.refused.is_empty());
+    assert!(up_to_date(&seen), "{seen:?}");
+    assert_eq!(
+        reader.client(&martin).unwrap(),
+        staff.client(&martin).unwrap()
+    );
+    assert!(reader.refused().unwrap().is_empty());
+}
+
+#[test]
+fn a_staff_devices_settings_change_is_refused_and_its_client_edits_reach_the_office() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let server = office(&data);
+    let (admin_dev, _) = member_device(&tmp.path().join("a"), &server, &data, "admin");
+    let (staff, _) = member_device(&tmp.path().join("s"), &server, &data, "staff");
+    admin_dev
+        .update_settings(|s| s.name = "Acme Travel".into())
+        .unwrap();
+    let martin = admin_dev.create_client(named("Famille Martin")).unwrap().id;
+    sync_book(&admin_dev, &server.url());
+    sync_book(&staff, &server.url());
+
+    let err = staff
+        .update_settings(|s| s.name = "Staff Was Here".into())
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "you are staff: only an owner or an admin changes the settings"
+    );
+    // Forced: the settings change is refused by the server, and the client edits made after
+    // it still reach the office, sync after sync.
+    staff.set_role(None).unwrap();
+    staff
+        .update_settings(|s| s.name = "Staff Was Here".into())
+        .unwrap();
+    let tries = 5;
+    let mut finished = 0;
+    for i in 0..tries {
+        let city = format!("City {i}");
+        set_city(&staff, &martin, &city).unwrap();
+        let Some((report, seen)) = sync_seen(&staff, &server) else {
+            continue;
+        };
+        assert_eq!(report.refused.len(), 1, "{:?}", report.refused);
+        assert_eq!(report.refused[0].0, settings_id());
+        assert!(!up_to_date(&seen));
+        sync_book(&admin_dev, &server.url());
+        if admin_dev.client(&martin).unwrap().address.city == city {
+            finished += 1;
+        }
+        // Known again from the server: the next edit of the settings is refused here.
+        assert!(staff.update_settings(|s| s.name = "Again".into()).is_err());
+        staff.set_role(None).unwrap();
+    }
+    println!("staff device with a refused settings change: {finished} of {tries} syncs finished with its client edit at the office");
+    assert_eq!(finished, tries);
+    assert_eq!(admin_dev.settings().unwrap().name, "Acme Travel");
+    assert_eq!(staff.refused().unwrap()[0].fields, ["settings"]);
+    // Dropped: the office's settings come back.
+    staff.drop_local(&settings_id()).unwrap();
+    let (_, seen) = sync_seen(&staff, &server).unwrap();
+    assert!(up_to_date(&seen), "{seen:?}");
+    assert_eq!(staff.settings().unwrap().name, "Acme Travel");
 }

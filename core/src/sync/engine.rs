@@ -75,8 +75,16 @@ pub enum Status {
         done: usize,
         total: usize,
     },
+    /// The server holds every change of this device's (its heads include ours, document by
+    /// document).
     UpToDate {
         documents: usize,
+    },
+    /// Everything was answered, but the server refused `refused` documents' changes from
+    /// here: they stay on this device (`Book::refused`) until dropped; not up to date.
+    Held {
+        documents: usize,
+        refused: usize,
     },
     /// A document arrived or changed from another device.
     Received {
@@ -217,6 +225,8 @@ async fn run(
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<(), SyncError> {
     let url = ws_url(&options.url)?;
+    // The role as the server has it now, so that edits it would refuse are refused here.
+    super::enrol::refresh_role(&book, &options.url, options.ca.as_deref()).await?;
     let mut stop = std::pin::pin!(stop.fuse());
     let mut failures = 0u32;
     let mut wait = options.retry_min;
@@ -336,8 +346,14 @@ async fn session(
                 {
                     on(Status::UploadsWaiting { reason });
                 }
-                on(Status::UpToDate {
-                    documents: progress.1,
+                on(match s.refused() {
+                    0 => Status::UpToDate {
+                        documents: progress.1,
+                    },
+                    refused => Status::Held {
+                        documents: progress.1,
+                        refused,
+                    },
                 });
                 was_up_to_date = true;
             }

@@ -190,6 +190,11 @@ pub struct Session {
     blank: Blank,
     /// Documents of the book in flight at once (see [`WINDOW`]).
     window: usize,
+    /// Documents whose local change the server refused this session.
+    refused: HashSet<DocumentId>,
+    /// Documents marked refused in the book (earlier sessions included): the mark goes once
+    /// the server holds what this device holds of them.
+    marked: HashSet<DocumentId>,
 }
 
 impl std::fmt::Debug for Session {
@@ -237,6 +242,8 @@ impl Session {
             directory_read: false,
             blank: Blank(Automerge::new()),
             window: WINDOW,
+            refused: HashSet::new(),
+            marked: HashSet::new(),
         }
     }
 
@@ -258,6 +265,12 @@ impl Session {
             && self.soft.is_empty()
             && self.queue.is_empty()
             && self.fetch.is_empty()
+    }
+
+    /// Documents whose local change the server refused this session (they count as settled:
+    /// the session finishes, but it is not "up to date").
+    pub fn refused(&self) -> usize {
+        self.refused.len()
     }
 
     /// Whether all that is left to wait for are answers a peer may not send.
@@ -336,6 +349,13 @@ impl Session {
     /// Everything to send once the handshake is done: the directory and every document of the
     /// book, all at once.
     fn open(&mut self) -> Result<Vec<Message>> {
+        self.marked = self
+            .docs
+            .book
+            .refused()?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
         let mut out = Vec::new();
         out.extend(self.sync(directory_id())?);
         let slots = &self.docs.slots;
@@ -536,6 +556,7 @@ impl Session {
                     self.pending.remove(&doc);
                     self.soft.remove(&doc);
                     self.settled.insert(doc);
+                    self.mark_refused(doc, &reason)?;
                     notes.push(Note::Refused { id: doc, reason });
                 }
                 Action::Relay(_) => {}
@@ -543,6 +564,7 @@ impl Session {
             }
         }
         if let Some(id) = id {
+            self.acknowledged(id)?;
             self.soft.remove(&id);
             if self.conn.syncs(&id) {
                 self.dirty.insert(id);
@@ -559,6 +581,37 @@ impl Session {
             }
         }
         Ok((out, notes))
+    }
+
+    /// Marks a document's local change as refused in the book, measured from the heads the
+    /// server was last known to hold.
+    fn mark_refused(&mut self, id: DocumentId, reason: &str) -> Result<()> {
+        self.refused.insert(id);
+        self.marked.insert(id);
+        let since = self
+            .conn
+            .saved_state(&id)
+            .and_then(|s| sync::State::decode(&s).ok())
+            .map(|s| s.shared_heads)
+            .unwrap_or_default();
+        let book = self.docs.book.clone();
+        if let Some(slot) = self.docs.load(&id) {
+            book.mark_refused(&id, reason, &slot.doc, &since)?;
+        }
+        Ok(())
+    }
+
+    /// Forgets a document's refusal once the server holds what this device holds of it.
+    fn acknowledged(&mut self, id: DocumentId) -> Result<()> {
+        if !self.marked.contains(&id) || self.refused.contains(&id) {
+            return Ok(());
+        }
+        let heads = self.docs.load(&id).map(|s| s.doc.get_heads());
+        if heads.is_some_and(|h| self.conn.shares(&id, &h)) {
+            self.marked.remove(&id);
+            self.docs.book.clear_refused(&id)?;
+        }
+        Ok(())
     }
 
     /// Writes every document changed since the last call (and their sync states) in one
