@@ -11,6 +11,9 @@ fn name(book: &Book, id: &DocumentId) -> String {
     if *id == book.settings_id() {
         return "the settings".into();
     }
+    if *id == fiche_core::directory::directory_id() {
+        return "the directory".into();
+    }
     book.summary(id)
         .map(|s| s.name)
         .unwrap_or_else(|| id.to_string())

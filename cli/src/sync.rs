@@ -73,7 +73,11 @@ pub fn once(book: Book, server: &str, ca: Option<Vec<u8>>, json: bool) -> Result
         }
         Status::Skipped { id, reason } => bar.println(format!("skipped {id}: {reason}")),
         Status::Erased { id } => bar.println(format!("erased {id} (deleted here)")),
-        Status::Refused { id, reason } => bar.println(crate::refused::line(&shown, &id, &reason)),
+        // Printed whether or not the bar is drawn (it is not when output is not a terminal);
+        // `--json` lists them in its report instead.
+        Status::Refused { id, reason } if !json => {
+            bar.suspend(|| println!("{}", crate::refused::line(&shown, &id, &reason)))
+        }
         Status::Uploading { hash, done, total } => {
             let percent = done * 100 / total.max(1);
             bar.set_message(format!(

@@ -351,3 +351,75 @@ fn a_staff_devices_settings_change_is_refused_and_its_client_edits_reach_the_off
     assert!(up_to_date(&seen), "{seen:?}");
     assert_eq!(staff.settings().unwrap().name, "Acme Travel");
 }
+
+/// The issue's symptom through the `fiche` binary: a read-only member's city edit and a staff
+/// member's settings change are refused at once, with the role; forced onto the wire, every
+/// `fiche sync` finishes and prints the refusal plainly; `fiche drop` brings the device back
+/// up to date.
+#[test]
+fn fiche_sync_prints_each_refusal_finishes_and_drop_returns_the_office_version() {
+    use fiche_tests::{fiche, fiche_output};
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    let server = office(&data);
+    let url = server.url();
+    let (desk, _) = member_device(&tmp.path().join("desk"), &server, &data, "staff");
+    let martin = desk.create_client(named("Famille Martin")).unwrap().id;
+    sync_book(&desk, &url);
+    drop(desk);
+
+    let (reader, staff) = (tmp.path().join("r"), tmp.path().join("s"));
+    for (store, role) in [(&reader, "read-only"), (&staff, "staff")] {
+        let code = code_for(&data, role, role);
+        fiche(store, &["enrol", &code, "--server", &url]).unwrap();
+        fiche(store, &["sync", "--server", &url]).unwrap();
+    }
+    let id = martin.to_string();
+    let edit = fiche_output(&reader, &["edit", &id, "--city", "Paris"]).unwrap();
+    assert!(!edit.status.success());
+    let said = String::from_utf8_lossy(&edit.stderr);
+    assert!(
+        said.contains("you are read-only: changes are refused"),
+        "{said}"
+    );
+    let settings = fiche_output(&staff, &["settings", "add-type", "club", "Club"]).unwrap();
+    assert!(!settings.status.success());
+    let said = String::from_utf8_lossy(&settings.stderr);
+    assert!(said.contains("only an owner or an admin"), "{said}");
+
+    // Forced: written while the device did not know its role.
+    Book::open(&reader, Default::default())
+        .unwrap()
+        .set_role(None)
+        .unwrap();
+    fiche(&reader, &["edit", &id, "--city", "Paris"]).unwrap();
+    let tries = 3;
+    let mut finished = 0;
+    for _ in 0..tries {
+        let out = fiche_output(&reader, &["sync", "--server", &url]).unwrap();
+        let printed = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        if out.status.success() {
+            finished += 1;
+        }
+        assert!(
+            printed.contains("Your change to Famille Martin (address.city) was refused: member")
+                && printed.contains("is read-only"),
+            "{printed}"
+        );
+        assert!(!printed.contains("up to date"), "{printed}");
+    }
+    println!("fiche sync with a refused edit: {finished} of {tries} runs finished");
+    assert_eq!(finished, tries);
+    let listed = fiche(&reader, &["refused"]).unwrap();
+    assert!(listed.contains(&format!("fiche drop {id}")), "{listed}");
+    let dropped = fiche(&reader, &["drop", &id]).unwrap();
+    assert!(dropped.contains("Famille Martin"), "{dropped}");
+    let synced = fiche(&reader, &["sync", "--server", &url]).unwrap();
+    assert!(synced.contains("up to date"), "{synced}");
+    let shown = fiche(&reader, &["show", &id, "--json"]).unwrap();
+    assert!(!shown.contains("Paris"), "{shown}");
+    assert!(fiche(&reader, &["refused"])
+        .unwrap()
+        .contains("no refused changes"));
+}

@@ -111,23 +111,23 @@ impl Book {
     }
 
     /// Drops the local copy of a document (its changes refused here included) and its sync
-    /// states: the next sync fetches the organisation's version afresh.
+    /// states: the next sync fetches the organisation's version afresh. A refused change to
+    /// the directory (listing a record the server refused) goes with it: the directory comes
+    /// back from the server, and the next sync lists in it again what the server never had.
     pub fn drop_local(&self, id: &DocumentId) -> Result<()> {
         let _guard = self.lock();
-        if self.document_kind(id)?.as_deref() == Some(Kind::Directory.as_str()) {
-            return Err(Error::Shape(format!(
-                "document {id} is the directory: it is not dropped"
-            )));
+        let dir = crate::directory::directory_id();
+        let mut ids = vec![*id];
+        if *id != dir && self.store.get(&refused_key(&dir))?.is_some() {
+            ids.push(dir);
         }
-        let mut writes: Vec<Write> = self
-            .store
-            .keys(&key![id])?
-            .into_iter()
-            .map(Write::Delete)
-            .collect();
-        writes.push(Write::Delete(key!["_docs", id]));
-        writes.push(Write::Delete(key!["_index", id]));
-        writes.push(Write::Delete(refused_key(id)));
+        let mut writes = Vec::new();
+        for id in &ids {
+            writes.extend(self.store.keys(&key![id])?.into_iter().map(Write::Delete));
+            writes.push(Write::Delete(key!["_docs", id]));
+            writes.push(Write::Delete(key!["_index", id]));
+            writes.push(Write::Delete(refused_key(id)));
+        }
         self.store.apply(writes)?;
         self.index_write().remove(id);
         if *id == self.settings_id {
