@@ -16,6 +16,7 @@ import unittest
 
 sys.path.insert(0, os.environ["FICHE_PY_BINDINGS"])
 import fiche_mobile as fm  # noqa: E402
+from servers import Server, Status  # noqa: E402
 
 SERVER = os.environ["FICHE_SERVER_BIN"]
 
@@ -23,33 +24,6 @@ SERVER = os.environ["FICHE_SERVER_BIN"]
 def admin(data_dir, *args):
     out = subprocess.run([SERVER, "--data-dir", data_dir, "admin", *args], check=True, capture_output=True, text=True)
     return out.stdout.strip()
-
-
-class SecuredServer:
-    """fiche-server with accounts on a free loopback port."""
-
-    def __init__(self, data_dir):
-        self.process = subprocess.Popen(
-            [SERVER, "--listen", "127.0.0.1:0", "--data-dir", data_dir],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        line = self.process.stdout.readline()
-        self.url = "ws://127.0.0.1:" + line.strip().rsplit(":", 1)[1]
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=15)
-        self.process.stdout.close()
-
-
-class Status(fm.SyncListener):
-    def __init__(self):
-        self.seen = []
-
-    def on_status(self, status):
-        self.seen.append(status)
 
 
 def walk_in(first, last):
@@ -92,7 +66,7 @@ class RefusedFlow(unittest.TestCase):
             admin(data, "org-create", "acme", "--name", "Acme Travel")
             staff_code = admin(data, "device-enrol", admin(data, "member-add", "acme", "Sam", "--role", "staff"))
             reader_code = admin(data, "device-enrol", admin(data, "member-add", "acme", "Rita", "--role", "read-only"))
-            server = SecuredServer(data)
+            server = Server(data, secured=True)
             try:
                 desk = fm.FicheStore.open(os.path.join(tmp, "desk"), "sam", "FR")
                 asyncio.run(desk.enrol(server.url, staff_code, "desk"))

@@ -18,10 +18,14 @@ use fiche_core::{Book, DocumentId};
 use fiche_tests::raw::{Raw, PEER};
 use fiche_tests::{admin, device, sync_book, Server};
 
-/// A secured server with one organisation, `acme`.
-fn office(data: &Path) -> Server {
-    admin(data, &["org-create", "acme", "--name", "Acme Travel"]).unwrap();
-    Server::start_secured(data, None, &[]).unwrap()
+/// A temporary directory, and in it the data of a secured server with one organisation,
+/// `acme`, and that server.
+fn office() -> (tempfile::TempDir, std::path::PathBuf, Server) {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("server");
+    admin(&data, &["org-create", "acme", "--name", "Acme Travel"]).unwrap();
+    let server = Server::start_secured(&data, None, &[]).unwrap();
+    (tmp, data, server)
 }
 
 /// A one-time enrolment code for a device of a new `acme` member with `role`.
@@ -110,9 +114,7 @@ async fn next_about(raw: &mut Raw, id: DocumentId) -> Option<Message> {
 
 #[test]
 fn the_server_refuses_one_documents_changes_and_keeps_the_connection() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("server");
-    let server = office(&data);
+    let (tmp, data, server) = office();
     let (staff, staff_token) = member_device(&tmp.path().join("s"), &server, &data, "staff");
     let (_, reader_token) = member_device(&tmp.path().join("r"), &server, &data, "read-only");
     let a = staff.create_client(named("Famille Martin")).unwrap().id;
@@ -178,9 +180,7 @@ fn the_server_refuses_one_documents_changes_and_keeps_the_connection() {
 
 #[test]
 fn api_me_says_who_a_device_acts_for() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("server");
-    let server = office(&data);
+    let (tmp, data, server) = office();
     let (_, token) = member_device(&tmp.path().join("r"), &server, &data, "read-only");
     let (status, body) = server.get(&format!("/api/me?token={token}")).unwrap();
     assert_eq!(status, 200, "{body}");
@@ -225,9 +225,7 @@ fn set_city(book: &Book, id: &DocumentId, city: &str) -> fiche_core::Result<()> 
 
 #[test]
 fn a_read_only_devices_forced_edit_is_refused_alone_shown_and_dropped() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("server");
-    let server = office(&data);
+    let (tmp, data, server) = office();
     let (staff, _) = member_device(&tmp.path().join("s"), &server, &data, "staff");
     let (reader, _) = member_device(&tmp.path().join("r"), &server, &data, "read-only");
     let martin = staff.create_client(named("Famille Martin")).unwrap().id;
@@ -297,9 +295,7 @@ fn a_read_only_devices_forced_edit_is_refused_alone_shown_and_dropped() {
 
 #[test]
 fn a_staff_devices_settings_change_is_refused_and_its_client_edits_reach_the_office() {
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("server");
-    let server = office(&data);
+    let (tmp, data, server) = office();
     let (admin_dev, _) = member_device(&tmp.path().join("a"), &server, &data, "admin");
     let (staff, _) = member_device(&tmp.path().join("s"), &server, &data, "staff");
     admin_dev
@@ -359,9 +355,7 @@ fn a_staff_devices_settings_change_is_refused_and_its_client_edits_reach_the_off
 #[test]
 fn fiche_sync_prints_each_refusal_finishes_and_drop_returns_the_office_version() {
     use fiche_tests::{fiche, fiche_output};
-    let tmp = tempfile::tempdir().unwrap();
-    let data = tmp.path().join("server");
-    let server = office(&data);
+    let (tmp, data, server) = office();
     let url = server.url();
     let (desk, _) = member_device(&tmp.path().join("desk"), &server, &data, "staff");
     let martin = desk.create_client(named("Famille Martin")).unwrap().id;

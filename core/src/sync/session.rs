@@ -556,6 +556,9 @@ impl Session {
                     self.pending.remove(&doc);
                     self.soft.remove(&doc);
                     self.settled.insert(doc);
+                    if doc == directory_id() {
+                        self.directory_answered = true;
+                    }
                     self.mark_refused(doc, &reason)?;
                     notes.push(Note::Refused { id: doc, reason });
                 }
@@ -991,6 +994,26 @@ mod tests {
             "{most_in_flight} in flight (window 2 + the directory)"
         );
         assert!(s.fetch.is_empty());
+    }
+
+    #[test]
+    fn a_refused_document_settles_and_the_session_finishes_without_being_up_to_date() {
+        let dir = tempfile::tempdir().unwrap();
+        let book = Arc::new(Book::open(dir.path(), Options::default()).unwrap());
+        let (mut s, first) = open_session(&book);
+        assert_eq!(first.len(), 1, "the directory alone");
+        assert!(!s.up_to_date());
+        let refusal = Message::Error {
+            sender_id: "server".into(),
+            message: "member m is read-only: changes are refused".into(),
+            target_id: None,
+            document_id: Some(directory_id()),
+        };
+        let (out, notes) = s.receive(refusal).unwrap();
+        assert!(out.is_empty());
+        assert!(matches!(&notes[..], [Note::Refused { id, .. }] if *id == directory_id()));
+        assert!(s.up_to_date(), "nothing left to wait for");
+        assert_eq!(s.refused(), 1, "so the engine says held, not up to date");
     }
 
     #[test]
