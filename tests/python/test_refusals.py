@@ -98,12 +98,26 @@ class RefusedFlow(unittest.TestCase):
                     phone.edit_client(martin, walk_in("Marie", "Changed"))
                 self.assertIn("you are read-only", str(denied.exception))
 
-                # Dropped: gone from the phone, which is then up to date.
-                phone.drop_local(early)
-                self.assertEqual([r.id for r in phone.list("early", 0, 50)], [])
+                # Dropped while syncing live: gone from the phone, which is then up to date.
                 status = Status()
-                self.assertTrue(live_until(phone, server.url, has(fm.SyncStatus.UP_TO_DATE), status), status.seen)
+                phone.sync_start(server.url, status)
+                try:
+                    for _ in range(100):
+                        if has(fm.SyncStatus.HELD)(status.seen):
+                            break
+                        asyncio.run(asyncio.sleep(0.1))
+                    self.assertFalse(has(fm.SyncStatus.UP_TO_DATE)(status.seen), status.seen)
+                    phone.drop_local(early)
+                    for _ in range(100):
+                        if has(fm.SyncStatus.UP_TO_DATE)(status.seen):
+                            break
+                        asyncio.run(asyncio.sleep(0.1))
+                finally:
+                    phone.sync_stop()
+                self.assertTrue(has(fm.SyncStatus.UP_TO_DATE)(status.seen), status.seen)
+                self.assertEqual([r.id for r in phone.list("early", 0, 50)], [])
                 self.assertEqual(phone.refused(), [])
+                self.assertEqual([r.id for r in phone.list("martin", 0, 50)], [martin])
             finally:
                 server.stop()
 

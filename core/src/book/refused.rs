@@ -121,8 +121,12 @@ impl Book {
         if *id != dir && self.store.get(&refused_key(&dir))?.is_some() {
             ids.push(dir);
         }
+        let mut kinds = Vec::new();
         let mut writes = Vec::new();
         for id in &ids {
+            if let Some(kind) = self.document_kind(id)?.as_deref().and_then(Kind::parse) {
+                kinds.push((*id, kind));
+            }
             writes.extend(self.store.keys(&key![id])?.into_iter().map(Write::Delete));
             writes.push(Write::Delete(key!["_docs", id]));
             writes.push(Write::Delete(key!["_index", id]));
@@ -130,11 +134,9 @@ impl Book {
         }
         self.store.apply(writes)?;
         self.index_write().remove(id);
-        if *id == self.settings_id {
-            *self
-                .settings_cache
-                .write()
-                .unwrap_or_else(|p| p.into_inner()) = None;
+        // Announced as a local change: a live sync asks for the organisation's version now.
+        for (id, kind) in kinds {
+            self.written(&id, kind, None, false);
         }
         Ok(())
     }

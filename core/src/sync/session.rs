@@ -418,6 +418,15 @@ impl Session {
         // The copy held may be behind the book's: load it again.
         self.docs.slots.remove(&id);
         self.rounds.remove(&id);
+        if !self.docs.book.has_document(&id)? {
+            // Dropped here (see `Book::drop_local`): asked for afresh, as by a new device.
+            self.conn.forget(&id);
+            self.refused.remove(&id);
+            self.marked.remove(&id);
+            self.known.remove(&id);
+            self.settled.remove(&id);
+            return Ok(self.begin(id, false)?.into_iter().collect());
+        }
         let mut out: Vec<Message> = self.sync(id)?.into_iter().collect();
         out.extend(self.list_in_directory([id])?);
         Ok(out)
