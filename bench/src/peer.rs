@@ -127,7 +127,7 @@ impl Peer {
                 Action::Changed(id) => received.changed.push(id),
                 Action::Unavailable(id) | Action::Erased(id) => received.unavailable.push(id),
                 Action::Close(reason) => bail!("connection closed: {reason}"),
-                Action::Ready { .. } | Action::Relay(_) => {}
+                Action::Ready { .. } | Action::Relay(_) | Action::Refused { .. } => {}
             }
         }
         Ok(received)

@@ -2,6 +2,7 @@
 
 mod fields;
 mod files;
+mod refused;
 mod schema;
 mod settings;
 mod show;
@@ -175,6 +176,14 @@ enum Command {
         #[command(subcommand)]
         command: settings::SettingsCommand,
     },
+    /// Local changes the server refused (kept on this device until dropped).
+    Refused {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Drop this device's copy of a record (a refused change with it); the next sync brings
+    /// the organisation's version. ID: a client id, or `settings`.
+    Drop { id: String },
     /// Print the JSON Schema of Fiche's documents (the web client's types come from it).
     Schema,
 }
@@ -374,6 +383,14 @@ fn run(cli: Cli) -> Result<()> {
             name,
             ca,
         } => sync::enrol(&book, &server, &code, &name, ca.load()?)?,
+        Command::Refused { json } => refused::list(&book, json)?,
+        Command::Drop { id } => {
+            let id = match id.as_str() {
+                "settings" => book.settings_id(),
+                _ => resolve_id(&book, &id)?,
+            };
+            refused::drop(&book, &id)?
+        }
         Command::Schema => {}
     }
     Ok(())

@@ -55,6 +55,7 @@ pub fn once(book: Book, server: &str, ca: Option<Vec<u8>>, json: bool) -> Result
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let book = Arc::new(book);
+    let shown = book.clone();
     let options = SyncOptions {
         ca,
         ..SyncOptions::new(server)
@@ -72,6 +73,11 @@ pub fn once(book: Book, server: &str, ca: Option<Vec<u8>>, json: bool) -> Result
         }
         Status::Skipped { id, reason } => bar.println(format!("skipped {id}: {reason}")),
         Status::Erased { id } => bar.println(format!("erased {id} (deleted here)")),
+        // Printed whether or not the bar is drawn (it is not when output is not a terminal);
+        // `--json` lists them in its report instead.
+        Status::Refused { id, reason } if !json => {
+            bar.suspend(|| println!("{}", crate::refused::line(&shown, &id, &reason)))
+        }
         Status::Uploading { hash, done, total } => {
             let percent = done * 100 / total.max(1);
             bar.set_message(format!(
@@ -98,10 +104,18 @@ pub fn once(book: Book, server: &str, ca: Option<Vec<u8>>, json: bool) -> Result
                 "created": report.created,
                 "skipped": report.skipped,
                 "uploaded": report.uploaded,
+                "refused": report.refused.iter().map(|(id, reason)| {
+                    serde_json::json!({ "id": id.to_string(), "reason": reason })
+                }).collect::<Vec<_>>(),
                 "bytes_in": report.bytes_in,
                 "bytes_out": report.bytes_out,
                 "seconds": report.elapsed.as_secs_f64(),
             })
+        );
+    } else if !report.refused.is_empty() {
+        println!(
+            "synced with {server}, but {} refused change(s) stay on this device: `fiche refused` lists them, `fiche drop ID` returns a record to the organisation's version",
+            report.refused.len()
         );
     } else {
         println!(
@@ -161,8 +175,12 @@ pub fn watch(book: Book, server: &str, ca: Option<Vec<u8>>) -> Result<()> {
                 }
                 Status::Syncing { done, total } => format!("syncing {done} of {total}"),
                 Status::UpToDate { documents } => format!("up to date ({documents} documents)"),
+                Status::Held { documents, refused } => format!(
+                    "not up to date: {refused} refused change(s) held here ({documents} documents synced); see `fiche refused`"
+                ),
                 Status::Skipped { id, reason } => format!("skipped {id}: {reason}"),
                 Status::Erased { id } => format!("erased client {id} (deleted here)"),
+                Status::Refused { id, reason } => crate::refused::line(&shown, &id, &reason),
                 // One line per file, when it is all there.
                 Status::Uploading { hash, done, total } if done == total => {
                     format!("uploaded {hash} ({total} bytes)")

@@ -305,3 +305,52 @@ fn settings_drive_client_types_and_managers() {
             .contains("role")
     );
 }
+
+/// Sets the role this store's member is known to have, as enrolment and sync do.
+fn known_role(store: &Path, role: Option<fiche_core::roles::Role>) {
+    let book = fiche_core::Book::open(store, fiche_core::Options::default()).unwrap();
+    book.set_role(role).unwrap();
+}
+
+#[test]
+fn a_known_role_refuses_locally_what_it_may_not_do_and_none_restricts_nothing() {
+    use fiche_core::roles::Role;
+    let dir = tempfile::tempdir().unwrap();
+    let s = dir.path();
+    let id = ok(s, &["add", "--name", "Famille Martin"])
+        .trim()
+        .to_string();
+    known_role(s, Some(Role::ReadOnly));
+    for args in [
+        vec!["add", "--name", "Walk In"],
+        vec!["edit", &id, "--city", "Paris"],
+        vec!["settings", "add-type", "club", "Club"],
+    ] {
+        let r = fiche(s, &args);
+        assert_eq!(r.code, 1, "{args:?}");
+        assert!(
+            r.err.contains("you are read-only: changes are refused"),
+            "{args:?}: {}",
+            r.err
+        );
+    }
+    assert_eq!(count(s), 1, "nothing written");
+    assert!(!ok(s, &["show", &id]).contains("Paris"));
+    known_role(s, Some(Role::Staff));
+    let r = fiche(s, &["settings", "add-type", "club", "Club"]);
+    assert_eq!(r.code, 1);
+    assert!(
+        r.err
+            .contains("you are staff: only an owner or an admin changes the settings"),
+        "{}",
+        r.err
+    );
+    ok(s, &["edit", &id, "--city", "Paris"]);
+    ok(s, &["add", "--name", "Walk In"]);
+    known_role(s, None);
+    ok(s, &["settings", "add-type", "club", "Club"]);
+    assert!(ok(s, &["refused"]).contains("no refused changes"));
+    // Dropping a record forgets this device's copy (the next sync brings the office's).
+    assert!(ok(s, &["drop", &id]).contains("Famille Martin"));
+    assert_eq!(count(s), 1);
+}

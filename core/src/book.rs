@@ -28,8 +28,10 @@ use crate::validate::{FieldError, Rules, ValidationErrors};
 mod absorb;
 mod erase;
 mod files;
+mod refused;
 pub use absorb::{Absorb, Absorbed};
 pub use erase::Erased;
+pub use refused::Refusal;
 
 /// Bump when [`Summary`] changes shape: the index is then rebuilt from the documents on open.
 const INDEX_VERSION: &str = "1";
@@ -219,6 +221,7 @@ impl Book {
 
     /// Files a new, already checked record under a fresh id.
     fn create_record<T: Record>(&self, value: &T, action: &str) -> Result<DocumentId> {
+        self.permit(T::KIND)?;
         let _guard = self.lock();
         let id = DocumentId::random();
         let doc = record::create(self.actor.clone(), T::KIND, value, &self.author(action))?;
@@ -234,6 +237,7 @@ impl Book {
         action: &str,
         f: impl FnOnce(&mut T) -> Result<()>,
     ) -> Result<(T, bool)> {
+        self.permit(T::KIND)?;
         let _guard = self.lock();
         let mut doc = self.load_record::<T>(id)?;
         let before = doc.get_heads();
@@ -438,6 +442,7 @@ impl Book {
     /// Changes the organisation settings.
     pub fn update_settings(&self, f: impl FnOnce(&mut OrgSettings)) -> Result<OrgSettings> {
         let id = self.settings_id;
+        self.permit(Kind::Settings)?;
         {
             let _guard = self.lock();
             if !self.has_document(&id)? {
@@ -504,6 +509,7 @@ impl Book {
         clients: &[Client],
         action: &str,
     ) -> Result<Vec<DocumentId>> {
+        self.permit(Kind::Client)?;
         let _guard = self.lock();
         let author = self.author(action);
         let mut writes = Vec::new();
@@ -598,6 +604,7 @@ impl Book {
         let _guard = self.lock();
         let mut doc = self.load(id)?;
         let kind = schema::kind_of(&doc).unwrap_or(Kind::Client);
+        self.permit(kind)?;
         let before = doc.get_heads();
         record::change(&mut doc, &self.author("resolve"), |tx| {
             conflicts::resolve(tx, path, pick)

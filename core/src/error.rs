@@ -11,6 +11,10 @@ pub enum Error {
     Invalid(#[from] ValidationErrors),
     #[error("no record {0}")]
     NotFound(DocumentId),
+    /// The member's role may not make this change ("you are read-only: changes are
+    /// refused"); nothing was written.
+    #[error("{0}")]
+    Forbidden(String),
     /// The record was erased on request (GDPR): it is never taken again.
     #[error("record {0} was erased")]
     Erased(DocumentId),

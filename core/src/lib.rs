@@ -2,7 +2,8 @@
 //! store that keeps records durable, searchable and mergeable.
 //!
 //! # Layout
-//! - [`model`]: the record types (client, contact, organisation settings);
+//! - [`model`]: the record types (client, contact, organisation settings); [`roles`]: who may
+//!   change what;
 //! - [`validate`] and `check`: field validators, and the whole-record check built on them;
 //! - [`record`] and [`schema`]: reading and writing a record in a document, schema upgrades;
 //! - [`store`]: the storage trait and its sled implementation; `docstore` lays documents in it;
@@ -42,6 +43,7 @@ pub mod par;
 pub mod preview;
 pub mod protocol;
 pub mod record;
+pub mod roles;
 pub mod schema;
 pub mod store;
 pub mod sync;

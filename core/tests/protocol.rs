@@ -50,13 +50,14 @@ fn message() -> impl Strategy<Value = Message> {
             }
         }),
         peer().prop_map(|sender_id| Message::Leave { sender_id }),
-        (peer(), ".{0,40}", option::of(peer())).prop_map(|(sender_id, message, target_id)| {
-            Message::Error {
+        (peer(), ".{0,40}", option::of(peer()), option::of(doc())).prop_map(
+            |(sender_id, message, target_id, document_id)| Message::Error {
                 sender_id,
                 message,
                 target_id,
+                document_id,
             }
-        }),
+        ),
         (peer(), peer(), doc(), bytes()).prop_map(|(sender_id, target_id, document_id, data)| {
             Message::Request {
                 sender_id,
@@ -228,6 +229,54 @@ fn frames_as_javascript_sends_them_decode() {
     };
     assert!(peer_metadata.is_ephemeral && peer_metadata.storage_id.is_none());
     assert_eq!(supported_protocol_versions, ["1"]);
+}
+
+#[test]
+fn error_frames_carry_the_refused_document_only_when_there_is_one() {
+    // As the JavaScript client sends an error (no documentId), and as a Fiche server refuses
+    // one document's changes (with it).
+    let id = DocumentId::random();
+    let plain = cbor(vec![
+        ("type", Value::Text("error".into())),
+        ("senderId", Value::Text("peer-js".into())),
+        ("message", Value::Text("bad".into())),
+    ]);
+    let decoded = Message::decode(&plain).unwrap();
+    assert_eq!(
+        decoded,
+        Message::Error {
+            sender_id: "peer-js".into(),
+            message: "bad".into(),
+            target_id: None,
+            document_id: None,
+        }
+    );
+    let reencoded: Value = ciborium::from_reader(decoded.encode().as_slice()).unwrap();
+    let keys: Vec<String> = reencoded
+        .as_map()
+        .unwrap()
+        .iter()
+        .filter_map(|(k, _)| k.as_text().map(str::to_string))
+        .collect();
+    assert!(!keys.contains(&"documentId".to_string()), "{keys:?}");
+    let refusal = cbor(vec![
+        ("type", Value::Text("error".into())),
+        ("senderId", Value::Text("server".into())),
+        ("targetId", Value::Text("peer-js".into())),
+        ("message", Value::Text("read-only".into())),
+        ("documentId", Value::Text(id.to_string())),
+    ]);
+    let decoded = Message::decode(&refusal).unwrap();
+    assert_eq!(
+        decoded,
+        Message::Error {
+            sender_id: "server".into(),
+            message: "read-only".into(),
+            target_id: Some("peer-js".into()),
+            document_id: Some(id),
+        }
+    );
+    assert_eq!(Message::decode(&decoded.encode()).unwrap(), decoded);
 }
 
 #[test]

@@ -45,6 +45,7 @@ impl From<Core> for FicheError {
                     })
                     .collect(),
             },
+            Core::Forbidden(reason) => FicheError::Unauthorised { reason },
             Core::NotFound(id) => FicheError::NotFound {
                 what: id.to_string(),
             },

@@ -227,7 +227,24 @@ impl FicheStore {
             documents: report.documents as u64,
             received: report.received as u64,
             uploaded: report.uploaded as u64,
+            refused: report.refused.len() as u64,
         })
+    }
+
+    /// The changes made here that the server refused (they stay until dropped).
+    pub fn refused(&self) -> Result<Vec<RefusedChange>, FicheError> {
+        Ok(self.book.refused()?.into_iter().map(Into::into).collect())
+    }
+
+    /// Drops this phone's copy of a record, a refused change with it: the next sync brings
+    /// the organisation's version.
+    pub fn drop_local(&self, id: String) -> Result<(), FicheError> {
+        Ok(self.book.drop_local(&self::id(&id)?)?)
+    }
+
+    /// The member's role as this phone knows it (enrolment, each sync); `None`: not enrolled.
+    pub fn role(&self) -> Result<Option<String>, FicheError> {
+        Ok(self.book.role()?.map(|r| r.as_str().to_string()))
     }
 
     /// Starts live sync on a background thread: reconnects by itself, reports to `listener`.

@@ -200,6 +200,27 @@ pub struct SyncSummary {
     pub documents: u64,
     pub received: u64,
     pub uploaded: u64,
+    /// Documents whose changes from this phone the server refused (see `refused`).
+    pub refused: u64,
+}
+
+/// A change of this phone's that the server refused; it stays here until dropped.
+#[derive(Debug, Clone, uniffi::Record)]
+pub struct RefusedChange {
+    pub id: String,
+    pub reason: String,
+    /// The fields it touches (`address.city`), when known.
+    pub fields: Vec<String>,
+}
+
+impl From<fiche_core::book::Refusal> for RefusedChange {
+    fn from(r: fiche_core::book::Refusal) -> Self {
+        RefusedChange {
+            id: r.id.to_string(),
+            reason: r.reason,
+            fields: r.fields,
+        }
+    }
 }
 
 /// What the sync engine is doing, for the status bar.
@@ -216,8 +237,20 @@ pub enum SyncStatus {
         done: u64,
         total: u64,
     },
+    /// The server holds every change made here.
     UpToDate {
         documents: u64,
+    },
+    /// Everything answered, but `refused` changes made here were refused and stay here: not
+    /// up to date (`refused()` lists them, `drop_local` returns a record to the office's).
+    Held {
+        documents: u64,
+        refused: u64,
+    },
+    /// The server refused this phone's change to a record.
+    Refused {
+        id: String,
+        reason: String,
     },
     Received {
         id: String,
@@ -251,6 +284,14 @@ impl From<fiche_core::sync::Status> for SyncStatus {
             },
             Status::UpToDate { documents } => SyncStatus::UpToDate {
                 documents: documents as u64,
+            },
+            Status::Held { documents, refused } => SyncStatus::Held {
+                documents: documents as u64,
+                refused: refused as u64,
+            },
+            Status::Refused { id, reason } => SyncStatus::Refused {
+                id: id.to_string(),
+                reason,
             },
             Status::Received { id, created, .. } => SyncStatus::Received {
                 id: id.to_string(),

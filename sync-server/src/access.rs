@@ -188,6 +188,13 @@ pub enum Verdict {
     Unavailable(DocumentId),
     /// Refuse with this reason: an `error`, then the connection closes.
     Refuse(String),
+    /// Refuse the changes this message brings to one document (named as the peer names it):
+    /// they are neither applied nor relayed, the peer is told (an `error` with that
+    /// `documentId`), and the connection goes on.
+    RefuseChanges {
+        document_id: DocumentId,
+        reason: String,
+    },
     /// Ignore it.
     Drop,
 }
@@ -304,14 +311,18 @@ impl ConnAccess {
             return Verdict::Pass(message);
         }
         let role = self.access.role;
+        let refuse = |reason: String| Verdict::RefuseChanges {
+            document_id: outside,
+            reason,
+        };
         if !role.may_edit() {
-            return Verdict::Refuse(format!(
+            return refuse(format!(
                 "member {} is {role}: changes to {outside} are refused",
                 self.access.member
             ));
         }
         if id == self.settings && !role.may_manage() {
-            return Verdict::Refuse(format!(
+            return refuse(format!(
                 "member {} is {role}: only an owner or an admin changes the settings",
                 self.access.member
             ));

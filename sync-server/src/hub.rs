@@ -217,6 +217,13 @@ impl HubThread {
                                 tracing::warn!(conn, member = %c.access.access.member, %reason, "refused");
                                 outs.extend(self.reject(conn, reason));
                             }
+                            Verdict::RefuseChanges {
+                                document_id,
+                                reason,
+                            } => {
+                                tracing::info!(conn, member = %c.access.access.member, %document_id, %reason, "changes refused");
+                                outs.extend(self.refuse_changes(conn, document_id, reason));
+                            }
                             Verdict::Drop => {}
                         }
                     }
@@ -349,22 +356,31 @@ impl HubThread {
         }
     }
 
-    fn reject(&mut self, conn: ConnId, reason: String) -> Vec<Out> {
+    /// An `error` to the peer of `conn`: about one document's changes, or (`None`) about
+    /// the connection.
+    fn error(&self, conn: ConnId, reason: String, document_id: Option<DocumentId>) -> Out {
         let target_id = self
             .hub
             .connection(conn)
             .and_then(|c| c.remote().map(str::to_string));
-        self.hub.disconnect(conn);
         let error = Message::Error {
             sender_id: self.local.clone(),
-            message: reason.clone(),
+            message: reason,
             target_id,
+            document_id,
         };
+        Out {
+            conn,
+            action: Action::Send(error),
+        }
+    }
+
+    /// Ends a connection: an `error`, then the close.
+    fn reject(&mut self, conn: ConnId, reason: String) -> Vec<Out> {
+        let error = self.error(conn, reason.clone(), None);
+        self.hub.disconnect(conn);
         vec![
-            Out {
-                conn,
-                action: Action::Send(error),
-            },
+            error,
             Out {
                 conn,
                 action: Action::Close(reason),
@@ -392,6 +408,12 @@ impl HubThread {
             }
             _ => true,
         });
+    }
+
+    /// Refuses the changes a peer sent to one document (named as the peer names it); the
+    /// connection goes on.
+    fn refuse_changes(&self, conn: ConnId, document_id: DocumentId, reason: String) -> Vec<Out> {
+        vec![self.error(conn, reason, Some(document_id))]
     }
 
     /// `doc-unavailable` for a document the peer may not see, as if it did not exist, or
@@ -646,6 +668,9 @@ impl HubThread {
                 // A server is told of erasures by its admin, never by a peer.
                 Action::Erased(id) => {
                     tracing::warn!(conn, %id, "a peer claims a document was erased; ignored")
+                }
+                Action::Refused { id, reason } => {
+                    tracing::warn!(conn, %id, %reason, "a peer refused the server's changes; ignored")
                 }
                 Action::Relay(_) => {}
             }

@@ -29,6 +29,7 @@ pub mod hub;
 pub mod link;
 pub mod listen;
 pub mod listing;
+pub mod me;
 pub mod routes;
 pub mod tls;
 pub mod web;

@@ -9,7 +9,6 @@ Run by scripts/test.sh:  FICHE_PY_BINDINGS=DIR FICHE_SERVER_BIN=PATH python3 -m 
 import asyncio
 import os
 import struct
-import subprocess
 import sys
 import tempfile
 import unittest
@@ -17,6 +16,7 @@ import zlib
 
 sys.path.insert(0, os.environ["FICHE_PY_BINDINGS"])
 import fiche_mobile as fm  # noqa: E402
+from servers import Server, Status  # noqa: E402
 
 
 def png(width, height):
@@ -37,33 +37,6 @@ def png(width, height):
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
     )
-
-
-class Server:
-    """fiche-server on a free loopback port."""
-
-    def __init__(self, data_dir):
-        self.process = subprocess.Popen(
-            [os.environ["FICHE_SERVER_BIN"], "--listen", "127.0.0.1:0", "--data-dir", data_dir, "--no-auth"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-            text=True,
-        )
-        line = self.process.stdout.readline()
-        self.url = "ws://127.0.0.1:" + line.strip().rsplit(":", 1)[1]
-
-    def stop(self):
-        self.process.terminate()
-        self.process.wait(timeout=15)
-        self.process.stdout.close()
-
-
-class Status(fm.SyncListener):
-    def __init__(self):
-        self.seen = []
-
-    def on_status(self, status):
-        self.seen.append(status)
 
 
 def walk_in(first, last, phone, email=""):

@@ -74,6 +74,9 @@ pub enum Action {
     Unavailable(DocumentId),
     /// The peer (a Fiche server) says the document was erased: delete every copy of it.
     Erased(DocumentId),
+    /// The peer refused our changes to this document (a per-document `error`); the
+    /// connection and the other documents go on.
+    Refused { id: DocumentId, reason: String },
     /// An ephemeral message to relay to the other peers of its document.
     Relay(Message),
     /// Close the connection (after sending what precedes this action).
@@ -232,6 +235,7 @@ impl Connection {
                 sender_id: self.local.clone(),
                 message: reason.clone(),
                 target_id: self.remote.clone(),
+                document_id: None,
             }),
             Action::Close(reason),
         ]
@@ -388,6 +392,14 @@ impl Connection {
                 self.phase = Phase::Closed;
                 vec![Action::Close("the peer left".into())]
             }
+            Message::Error {
+                message,
+                document_id: Some(id),
+                ..
+            } => vec![Action::Refused {
+                id,
+                reason: message,
+            }],
             Message::Error { message, .. } => {
                 self.phase = Phase::Closed;
                 vec![Action::Close(format!(

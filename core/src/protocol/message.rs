@@ -80,11 +80,16 @@ pub enum Message {
     },
     /// Client → server: the client is going away.
     Leave { sender_id: PeerId },
-    /// Either way: something went wrong; the connection closes after it.
+    /// Either way: something went wrong. Without `document_id` the connection closes after
+    /// it; with one, only the sender's changes to that document were refused (a Fiche
+    /// server's per-document refusal, sent as an extra `documentId` field that other peers
+    /// ignore): the connection and every other document go on.
     Error {
         sender_id: PeerId,
         message: String,
         target_id: Option<PeerId>,
+        /// The document whose changes were refused, as the receiver names it.
+        document_id: Option<DocumentId>,
     },
     /// "I want this document": an Automerge sync message from a peer that may not have it.
     Request {
@@ -274,11 +279,15 @@ impl Message {
                 sender_id,
                 message,
                 target_id,
+                document_id,
             } => {
                 m.text("senderId", sender_id);
                 m.text("message", message);
                 if let Some(t) = target_id {
                     m.text("targetId", t);
+                }
+                if let Some(id) = document_id {
+                    m.text("documentId", &id.to_string());
                 }
             }
             Message::Request {
@@ -415,6 +424,8 @@ impl Message {
                 sender_id: m.text("senderId").unwrap_or_default(),
                 message: m.clipped("message", MAX_ERROR_TEXT),
                 target_id: m.text("targetId").ok(),
+                // An id that does not read leaves the error about the whole connection.
+                document_id: m.text("documentId").ok().and_then(|t| t.parse().ok()),
             },
             "request" => Message::Request {
                 sender_id: sender_id()?,

@@ -75,8 +75,16 @@ pub enum Status {
         done: usize,
         total: usize,
     },
+    /// The server holds every change of this device's (its heads include ours, document by
+    /// document).
     UpToDate {
         documents: usize,
+    },
+    /// Everything was answered, but the server refused `refused` documents' changes from
+    /// here: they stay on this device (`Book::refused`) until dropped; not up to date.
+    Held {
+        documents: usize,
+        refused: usize,
     },
     /// A document arrived or changed from another device.
     Received {
@@ -109,6 +117,12 @@ pub enum Status {
     Erased {
         id: DocumentId,
     },
+    /// The server refused this device's changes to a document: they stay here, marked as
+    /// refused, until they are dropped; the other documents go on.
+    Refused {
+        id: DocumentId,
+        reason: String,
+    },
 }
 
 /// What a one-shot sync did.
@@ -125,6 +139,8 @@ pub struct SyncReport {
     pub skipped: usize,
     /// Records erased on the server whose copy here was deleted.
     pub erased: usize,
+    /// Documents whose changes from here the server refused, with its reason.
+    pub refused: Vec<(DocumentId, String)>,
     /// Photos and files sent to the server.
     pub uploaded: usize,
     pub bytes_in: u64,
@@ -209,6 +225,8 @@ async fn run(
     stop: impl std::future::Future<Output = ()>,
 ) -> Result<(), SyncError> {
     let url = ws_url(&options.url)?;
+    // The role as the server has it now, so that edits it would refuse are refused here.
+    super::enrol::refresh_role(&book, &options.url, options.ca.as_deref()).await?;
     let mut stop = std::pin::pin!(stop.fuse());
     let mut failures = 0u32;
     let mut wait = options.retry_min;
@@ -328,8 +346,14 @@ async fn session(
                 {
                     on(Status::UploadsWaiting { reason });
                 }
-                on(Status::UpToDate {
-                    documents: progress.1,
+                on(match s.refused() {
+                    0 => Status::UpToDate {
+                        documents: progress.1,
+                    },
+                    refused => Status::Held {
+                        documents: progress.1,
+                        refused,
+                    },
                 });
                 was_up_to_date = true;
             }
@@ -494,6 +518,10 @@ fn notify(
             Note::Erased { id, held } => {
                 report.erased += usize::from(held);
                 on(Status::Erased { id });
+            }
+            Note::Refused { id, reason } => {
+                report.refused.push((id, reason.clone()));
+                on(Status::Refused { id, reason });
             }
             Note::Closed(reason) => return Err(SyncError::Refused(reason)),
         }

@@ -64,5 +64,39 @@ pub async fn enrol(
     book.store()
         .put(token_key(), enrolled.token.clone().into_bytes())
         .map_err(crate::Error::from)?;
+    book.set_role(enrolled.role.parse().ok())?;
     Ok(enrolled)
+}
+
+/// Who the server says this device acts for (`GET /api/me`).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct Me {
+    pub member: String,
+    pub name: String,
+    pub org: String,
+    pub role: String,
+    pub device: String,
+}
+
+/// Refreshes the member's role from the server (`GET /api/me`), so that the book refuses
+/// locally what the server would refuse. Only an enrolled device asks; a server that does
+/// not answer leaves the role known as it was (`Ok(None)`).
+pub async fn refresh_role(book: &Book, url: &str, ca: Option<&[u8]>) -> crate::Result<Option<Me>> {
+    let Some(token) = token(book.store().as_ref())? else {
+        return Ok(None);
+    };
+    let (Some(base), Ok(client)) = (
+        crate::tls::http_base(url),
+        crate::tls::http_client(ca, Some(&token)),
+    ) else {
+        return Ok(None);
+    };
+    let me = match client.get(format!("{base}/api/me")).send().await {
+        Ok(r) if r.status().is_success() => r.json::<Me>().await.ok(),
+        _ => None,
+    };
+    if let Some(me) = &me {
+        book.set_role(me.role.parse().ok())?;
+    }
+    Ok(me)
 }

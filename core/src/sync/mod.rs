@@ -13,5 +13,5 @@ mod loader;
 pub mod session;
 
 pub use engine::{sync_live, sync_once, Status, SyncError, SyncOptions, SyncReport};
-pub use enrol::{enrol, Enrolled};
+pub use enrol::{enrol, refresh_role, Enrolled, Me};
 pub use session::{Note, Session};

@@ -37,6 +37,9 @@ pub enum Note {
     Skipped { id: DocumentId, reason: String },
     /// The server erased a record: its copy here is gone (`held`: there was one).
     Erased { id: DocumentId, held: bool },
+    /// The server refused this device's changes to a document, for `reason`; they stay here,
+    /// marked (see `Book::refused`), and the other documents go on.
+    Refused { id: DocumentId, reason: String },
     /// The connection must close.
     Closed(String),
 }
@@ -187,6 +190,11 @@ pub struct Session {
     blank: Blank,
     /// Documents of the book in flight at once (see [`WINDOW`]).
     window: usize,
+    /// Documents whose local change the server refused this session.
+    refused: HashSet<DocumentId>,
+    /// Documents marked refused in the book (earlier sessions included): the mark goes once
+    /// the server holds what this device holds of them.
+    marked: HashSet<DocumentId>,
 }
 
 impl std::fmt::Debug for Session {
@@ -234,6 +242,8 @@ impl Session {
             directory_read: false,
             blank: Blank(Automerge::new()),
             window: WINDOW,
+            refused: HashSet::new(),
+            marked: HashSet::new(),
         }
     }
 
@@ -255,6 +265,12 @@ impl Session {
             && self.soft.is_empty()
             && self.queue.is_empty()
             && self.fetch.is_empty()
+    }
+
+    /// Documents whose local change the server refused this session (they count as settled:
+    /// the session finishes, but it is not "up to date").
+    pub fn refused(&self) -> usize {
+        self.refused.len()
     }
 
     /// Whether all that is left to wait for are answers a peer may not send.
@@ -333,6 +349,13 @@ impl Session {
     /// Everything to send once the handshake is done: the directory and every document of the
     /// book, all at once.
     fn open(&mut self) -> Result<Vec<Message>> {
+        self.marked = self
+            .docs
+            .book
+            .refused()?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
         let mut out = Vec::new();
         out.extend(self.sync(directory_id())?);
         let slots = &self.docs.slots;
@@ -395,6 +418,15 @@ impl Session {
         // The copy held may be behind the book's: load it again.
         self.docs.slots.remove(&id);
         self.rounds.remove(&id);
+        if !self.docs.book.has_document(&id)? {
+            // Dropped here (see `Book::drop_local`): asked for afresh, as by a new device.
+            self.conn.forget(&id);
+            self.refused.remove(&id);
+            self.marked.remove(&id);
+            self.known.remove(&id);
+            self.settled.remove(&id);
+            return Ok(self.begin(id, false)?.into_iter().collect());
+        }
         let mut out: Vec<Message> = self.sync(id)?.into_iter().collect();
         out.extend(self.list_in_directory([id])?);
         Ok(out)
@@ -528,11 +560,23 @@ impl Session {
                         held: erased.held,
                     });
                 }
+                Action::Refused { id: doc, reason } => {
+                    // Answered: nothing more comes about it this session.
+                    self.pending.remove(&doc);
+                    self.soft.remove(&doc);
+                    self.settled.insert(doc);
+                    if doc == directory_id() {
+                        self.directory_answered = true;
+                    }
+                    self.mark_refused(doc, &reason)?;
+                    notes.push(Note::Refused { id: doc, reason });
+                }
                 Action::Relay(_) => {}
                 Action::Close(reason) => notes.push(Note::Closed(reason)),
             }
         }
         if let Some(id) = id {
+            self.acknowledged(id)?;
             self.soft.remove(&id);
             if self.conn.syncs(&id) {
                 self.dirty.insert(id);
@@ -549,6 +593,37 @@ impl Session {
             }
         }
         Ok((out, notes))
+    }
+
+    /// Marks a document's local change as refused in the book, measured from the heads the
+    /// server was last known to hold.
+    fn mark_refused(&mut self, id: DocumentId, reason: &str) -> Result<()> {
+        self.refused.insert(id);
+        self.marked.insert(id);
+        let since = self
+            .conn
+            .saved_state(&id)
+            .and_then(|s| sync::State::decode(&s).ok())
+            .map(|s| s.shared_heads)
+            .unwrap_or_default();
+        let book = self.docs.book.clone();
+        if let Some(slot) = self.docs.load(&id) {
+            book.mark_refused(&id, reason, &slot.doc, &since)?;
+        }
+        Ok(())
+    }
+
+    /// Forgets a document's refusal once the server holds what this device holds of it.
+    fn acknowledged(&mut self, id: DocumentId) -> Result<()> {
+        if !self.marked.contains(&id) || self.refused.contains(&id) {
+            return Ok(());
+        }
+        let heads = self.docs.load(&id).map(|s| s.doc.get_heads());
+        if heads.is_some_and(|h| self.conn.shares(&id, &h)) {
+            self.marked.remove(&id);
+            self.docs.book.clear_refused(&id)?;
+        }
+        Ok(())
     }
 
     /// Writes every document changed since the last call (and their sync states) in one
@@ -928,6 +1003,26 @@ mod tests {
             "{most_in_flight} in flight (window 2 + the directory)"
         );
         assert!(s.fetch.is_empty());
+    }
+
+    #[test]
+    fn a_refused_document_settles_and_the_session_finishes_without_being_up_to_date() {
+        let dir = tempfile::tempdir().unwrap();
+        let book = Arc::new(Book::open(dir.path(), Options::default()).unwrap());
+        let (mut s, first) = open_session(&book);
+        assert_eq!(first.len(), 1, "the directory alone");
+        assert!(!s.up_to_date());
+        let refusal = Message::Error {
+            sender_id: "server".into(),
+            message: "member m is read-only: changes are refused".into(),
+            target_id: None,
+            document_id: Some(directory_id()),
+        };
+        let (out, notes) = s.receive(refusal).unwrap();
+        assert!(out.is_empty());
+        assert!(matches!(&notes[..], [Note::Refused { id, .. }] if *id == directory_id()));
+        assert!(s.up_to_date(), "nothing left to wait for");
+        assert_eq!(s.refused(), 1, "so the engine says held, not up to date");
     }
 
     #[test]

@@ -22,7 +22,7 @@ use fiche_core::record::now_seconds;
 use fiche_core::store::{Store, StoreError, Write};
 use serde::{Deserialize, Serialize};
 
-pub use fiche_core::model::Role;
+pub use fiche_core::roles::Role;
 
 pub use scope::{Scope, ScopeKey};
 pub use secret::{hash_code, hash_token, new_code, new_token, NoRandom};
