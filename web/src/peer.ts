@@ -162,7 +162,7 @@ export class Peer {
       peerId: `web-${session.device}-${Math.random().toString(36).slice(2, 8)}` as PeerId,
       sharePolicy: async () => true,
     })
-    this.unsent = new Unsent(this.repo, id => this.docChanged(id))
+    this.unsent = new Unsent(this.repo, () => this.state.online, id => this.docChanged(id))
     this.repo.synchronizer.on("sync-state", ({ documentId }) => this.unsent.settle(documentId))
     this.repo.networkSubsystem.on("peer", ({ peerId, peerMetadata }) => {
       this.peers.add(peerId)
@@ -211,7 +211,7 @@ export class Peer {
   /** Re-reads `handle`'s standing with the server whenever its heads change. */
   private follow(handle: DocHandle<Doc>) {
     handle.on("heads-changed", () => this.unsent.settle(handle.documentId))
-    void this.unsent.readStored(handle.documentId)
+    this.unsent.settle(handle.documentId)
   }
 
   /** Tells the card of `id` and the list that something of it changed. */

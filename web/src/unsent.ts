@@ -23,11 +23,16 @@ export class Unsent {
   private readonly stored = new Map<DocumentId, string[]>()
   private server = (localStorage.getItem(SERVER) ?? undefined) as StorageId | undefined
   private due = new Set<DocumentId>()
-  /** Documents whose kept sync state is being read: not judged before it is. */
-  private readonly reading = new Set<DocumentId>()
+  /** Documents whose kept sync state was read, or is being read (not judged before it is). */
+  private readonly read = new Map<DocumentId, "reading" | "read">()
 
-  /** `changed` is told of every document whose standing changed. */
-  constructor(private readonly repo: Repo, private readonly changed: (id: DocumentId) => void) {
+  /** `changed` is told of every document whose standing changed; `online` says whether the
+   * server is connected (offline, the kept sync state stands in for the server's answer). */
+  constructor(
+    private readonly repo: Repo,
+    private readonly online: () => boolean,
+    private readonly changed: (id: DocumentId) => void,
+  ) {
     let kept: Record<string, string> = {}
     try {
       kept = JSON.parse(localStorage.getItem(REFUSED) ?? "{}") as Record<string, string>
@@ -63,6 +68,7 @@ export class Unsent {
     this.refusals.delete(id)
     this.unsent.delete(id)
     this.stored.delete(id)
+    this.read.delete(id)
     this.save()
     if (was) this.changed(id)
   }
@@ -82,9 +88,11 @@ export class Unsent {
 
   private settleNow(id: DocumentId) {
     const handle = this.repo.handles[id]
-    if (!handle?.isReady() || this.reading.has(id)) return
+    if (!handle?.isReady() || this.read.get(id) === "reading") return
+    const live = this.server && handle.getSyncInfo(this.server)?.lastHeads
+    if (!live && !this.online() && !this.read.has(id)) return void this.readStored(id)
     const local = handle.heads()
-    const server = (this.server && handle.getSyncInfo(this.server)?.lastHeads) || this.stored.get(id)
+    const server = live || this.stored.get(id)
     const held = server !== undefined && local.every(h => server.includes(h))
     const was = this.unsent.has(id)
     if (held) {
@@ -95,14 +103,11 @@ export class Unsent {
   }
 
   /** Reads the server's heads of `id` from the sync state kept in IndexedDB, then settles it. */
-  async readStored(id: DocumentId) {
-    const server = this.server
-    if (server && !this.repo.handles[id]?.getSyncInfo(server)) {
-      this.reading.add(id)
-      const state = await this.repo.storageSubsystem?.loadSyncState(id, server).catch(() => undefined)
-      if (state) this.stored.set(id, encodeHeads(state.sharedHeads))
-      this.reading.delete(id)
-    }
+  private async readStored(id: DocumentId) {
+    this.read.set(id, "reading")
+    const state = this.server ? await this.repo.storageSubsystem?.loadSyncState(id, this.server).catch(() => undefined) : undefined
+    if (state) this.stored.set(id, encodeHeads(state.sharedHeads))
+    this.read.set(id, "read")
     this.settle(id)
   }
 
