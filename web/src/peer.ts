@@ -24,7 +24,7 @@ import { DIRECTORY_ID, SCHEMA_VERSION, SETTINGS_ID, defaults, plain } from "./co
 import type { Client, OrgSettings } from "./generated/fiche"
 import { type Author, newClient, options } from "./records"
 import { type IndexEntry, type Summary, fromIndex, summarise } from "./search"
-import { type Role, mayCreate, mayEdit, mayManage } from "./roles"
+import { type Role, mayCreate, mayEdit } from "./roles"
 import { LISTING_CACHE, type Me } from "./session"
 import { type Backlog, Unsent } from "./unsent"
 
@@ -43,8 +43,9 @@ export type SyncState = {
   role: Role
 }
 
-/** What the member's role lets the page offer. */
-export type Rights = { edit: boolean; create: boolean; settings: boolean }
+/** What the member's role lets the page offer (it has no settings editor: fiche-core's
+ * `may_manage` is `roles.mayManage` when one comes). */
+export type Rights = { edit: boolean; create: boolean }
 
 export type Session = {
   wsUrl: string
@@ -200,7 +201,7 @@ export class Peer {
   /** What the member's role lets the page offer. */
   rights(): Rights {
     const r = this.state.role
-    return { edit: mayEdit(r), create: mayCreate(r), settings: mayManage(r) }
+    return { edit: mayEdit(r), create: mayCreate(r) }
   }
 
   /** Documents with local changes the server does not hold yet, or refused. */

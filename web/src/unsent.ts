@@ -54,6 +54,11 @@ export class Unsent {
     return this.refusals.get(id)
   }
 
+  /** Every refusal's reason (the settings' too, which have no card). */
+  reasons(): string[] {
+    return [...this.refusals.values()]
+  }
+
   /** The server refused the local changes to `id`, saying `reason`. */
   refuse(id: DocumentId, reason: string) {
     this.refusals.set(id, reason)

@@ -151,6 +151,7 @@ function SyncBadge({ peer }: { peer: Peer }) {
       data-listed={listed}
       data-waiting={waiting}
       data-refused={turnedDown}
+      title={peer.unsent.reasons().join("\n") || undefined}
     >
       {text} · {peer.summaries.size} clients
     </span>

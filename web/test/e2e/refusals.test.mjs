@@ -170,6 +170,7 @@ test("a staff member's change to the settings is refused for the settings alone;
   await until("the refusal counted", async () => (await badge(page).getAttribute("data-refused")) === "1", 30_000)
   const text = await badge(page).textContent()
   assert.ok(!text.includes("up to date"), text)
+  assert.match(await badge(page).getAttribute("title"), /only an owner or an admin changes the settings/)
   // The client still syncs: an office edit arrives.
   await openCard(page, "Famille Martin")
   await office.fiche("edit", martin, "--city", "Nantes")
