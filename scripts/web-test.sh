@@ -38,4 +38,4 @@ echo "== unit tests (shared fixtures)"
 (cd web && npm run --silent test:unit)
 
 echo "== end-to-end tests (Chromium, fiche-server $FICHE_SERVER)"
-(cd web && node --test --test-concurrency=1 --test-timeout=600000 test/e2e/web.test.mjs)
+(cd web && node --test --test-concurrency=1 --test-timeout=600000 test/e2e/*.test.mjs)

@@ -33,6 +33,8 @@ function SignIn({ onDone }: { onDone: () => void }) {
         const enrolled = await session.enrol(text, name)
         session.signIn(enrolled.token, enrolled.member)
       }
+      // The role is known before the first screen (and asked again on each connection).
+      await session.me()
       onDone()
     } catch (err) {
       setError(String((err as Error).message ?? err))
@@ -66,7 +68,14 @@ async function start() {
   if ((await session.authRequired()) && !session.token()) {
     await new Promise<void>(done => render(<SignIn onDone={done} />, root))
   }
-  const peer = new Peer({ wsUrl: session.wsUrl(), member: session.member(), device: session.device(), refused: session.tokenRefused })
+  const peer = new Peer({
+    wsUrl: session.wsUrl(),
+    member: session.member(),
+    device: session.device(),
+    refused: session.tokenRefused,
+    role: session.keptRole(),
+    me: session.me,
+  })
   window.fiche = { peer, started }
   render(<App peer={peer} />, root)
   // Saves are throttled: what arrived in the last moments is written before the page goes.

@@ -11,7 +11,9 @@ import {
   type AutomergeUrl,
   type DocHandle,
   type DocumentId,
+  type Message,
   type PeerId,
+  cbor,
   stringifyAutomergeUrl,
   Automerge as A,
 } from "@automerge/automerge-repo/slim"
@@ -22,7 +24,9 @@ import { DIRECTORY_ID, SCHEMA_VERSION, SETTINGS_ID, defaults, plain } from "./co
 import type { Client, OrgSettings } from "./generated/fiche"
 import { type Author, newClient, options } from "./records"
 import { type IndexEntry, type Summary, fromIndex, summarise } from "./search"
-import { LISTING_CACHE } from "./session"
+import { type Role, mayCreate, mayEdit } from "./roles"
+import { LISTING_CACHE, type Me } from "./session"
+import { type Backlog, Unsent } from "./unsent"
 
 export type Doc = Record<string, unknown>
 
@@ -35,7 +39,13 @@ export type SyncState = {
   loaded: number
   /** The server refuses this browser's token (revoked, or unknown): a new sign-in is needed. */
   refused: boolean
+  /** The member's role, as the server last said (`/api/me`). */
+  role: Role
 }
+
+/** What the member's role lets the page offer (it has no settings editor: fiche-core's
+ * `may_manage` is `roles.mayManage` when one comes). */
+export type Rights = { edit: boolean; create: boolean }
 
 export type Session = {
   wsUrl: string
@@ -43,6 +53,9 @@ export type Session = {
   device: string
   /** Whether the server now refuses this browser's token (asked before each connection try). */
   refused?: () => Promise<boolean>
+  /** The member's role as last known, and how to ask the server again (`/api/me`). */
+  role: Role
+  me?: () => Promise<Me | undefined>
 }
 
 const urlOf = (id: string) => `automerge:${id}` as AutomergeUrl
@@ -60,8 +73,29 @@ class PatientWebSocketAdapter extends WebSocketClientAdapter {
   /** `refused` says whether the server refuses this browser's token: a browser cannot read
    * why a WebSocket failed, so each try asks first, and `onRefused` is told instead of
    * trying (each try would also count as a bad token from this address). */
-  constructor(url: string, retryMs: number, private readonly refused: () => Promise<boolean>, private readonly onRefused: () => void) {
+  constructor(
+    url: string,
+    retryMs: number,
+    private readonly refused: () => Promise<boolean>,
+    private readonly onRefused: () => void,
+    private readonly onChangesRefused: (id: DocumentId, reason: string) => void,
+  ) {
     super(url, retryMs)
+  }
+
+  /** An `error` naming a document refuses this browser's changes to it alone (fiche-server):
+   * the connection goes on. The library's own reading takes the rest (peer, other errors). */
+  receiveMessage(bytes: Uint8Array) {
+    let message: { type?: unknown; documentId?: unknown; message?: unknown }
+    try {
+      message = cbor.decode(new Uint8Array(bytes))
+    } catch {
+      return super.receiveMessage(bytes)
+    }
+    if (message?.type === "error" && typeof message.documentId === "string") {
+      this.onChangesRefused(message.documentId as DocumentId, String(message.message ?? "refused"))
+    } else if (message?.type === "peer" || message?.type === "error") super.receiveMessage(bytes)
+    else this.emit("message", message as Message)
   }
 
   connect(...args: Parameters<WebSocketClientAdapter["connect"]>) {
@@ -93,7 +127,9 @@ export class Peer {
   readonly summaries = new Map<DocumentId, Summary>()
   readonly handles = new Map<DocumentId, DocHandle<Doc>>()
   settings: OrgSettings = defaults({ $ref: "#/$defs/OrgSettings" }) as OrgSettings
-  state: SyncState = { online: false, listed: 0, loaded: 0, refused: false }
+  state: SyncState
+  /** The local changes the server does not hold yet, or refused. */
+  readonly unsent: Unsent
   /** Bumped on every change to the summaries or the state (what the list recomputes on). */
   revision = 0
   private directory?: DocHandle<Doc>
@@ -113,16 +149,27 @@ export class Peer {
   private keptWrites: Promise<void> = Promise.resolve()
 
   constructor(readonly session: Session) {
-    this.socket = new PatientWebSocketAdapter(session.wsUrl, 2000, session.refused ?? (async () => false), () => this.setRefused())
+    this.state = { online: false, listed: 0, loaded: 0, refused: false, role: session.role }
+    this.socket = new PatientWebSocketAdapter(
+      session.wsUrl,
+      2000,
+      session.refused ?? (async () => false),
+      () => this.setRefused(),
+      (id, reason) => this.unsent.refuse(id, reason),
+    )
     this.repo = new Repo({
       storage: new IndexedDBStorageAdapter("fiche"),
       network: [this.socket],
       peerId: `web-${session.device}-${Math.random().toString(36).slice(2, 8)}` as PeerId,
       sharePolicy: async () => true,
     })
-    this.repo.networkSubsystem.on("peer", ({ peerId }) => {
+    this.unsent = new Unsent(this.repo, () => this.state.online, id => this.docChanged(id))
+    this.repo.synchronizer.on("sync-state", ({ documentId }) => this.unsent.settle(documentId))
+    this.repo.networkSubsystem.on("peer", ({ peerId, peerMetadata }) => {
       this.peers.add(peerId)
+      this.unsent.serverIs(peerMetadata?.storageId)
       this.setOnline()
+      void this.readRole()
       // What could not load while offline is asked for again now that the server is here.
       if (this.directory) this.readDirectory()
       if (!this.settingsRead) void this.loadSettings()
@@ -140,6 +187,37 @@ export class Peer {
 
   private setOnline() {
     this.state = { ...this.state, online: this.peers.size > 0 }
+    this.changed()
+  }
+
+  /** Asks the server for the member's role (each connection: an admin may have changed it). */
+  private async readRole() {
+    const me = await this.session.me?.()
+    if (!me || me.role === this.state.role) return
+    this.state = { ...this.state, role: me.role }
+    this.changed()
+  }
+
+  /** What the member's role lets the page offer. */
+  rights(): Rights {
+    const r = this.state.role
+    return { edit: mayEdit(r), create: mayCreate(r) }
+  }
+
+  /** Documents with local changes the server does not hold yet, or refused. */
+  backlog(): Backlog {
+    return this.unsent.backlog()
+  }
+
+  /** Re-reads `handle`'s standing with the server whenever its heads change. */
+  private follow(handle: DocHandle<Doc>) {
+    handle.on("heads-changed", () => this.unsent.settle(handle.documentId))
+    this.unsent.settle(handle.documentId)
+  }
+
+  /** Tells the card of `id` and the list that something of it changed. */
+  private docChanged(id: DocumentId) {
+    for (const f of this.docListeners.get(id) ?? []) f()
     this.changed()
   }
 
@@ -188,6 +266,7 @@ export class Peer {
     await this.showKeptListing(kept)
     void this.loadListing(kept)
     this.directory = await this.findOrCreateDirectory()
+    this.follow(this.directory)
     this.directory.on("change", () => this.readDirectory())
     this.readDirectory()
     void this.loadSettings()
@@ -277,10 +356,8 @@ export class Peer {
     this.queued.delete(id)
     const at = this.queue.indexOf(id)
     if (at >= 0) this.queue.splice(at, 1)
-    this.repo.delete(id)
-    // automerge-repo's throttled saves still write an empty document and a sync state after
-    // the deletion (within its 100 ms throttle): its storage is emptied again once they are done.
-    setTimeout(() => void this.repo.storageSubsystem?.removeDoc(id).catch(() => {}), 1000)
+    void this.deleteHere(id)
+    this.unsent.forget(id)
     this.state = { ...this.state, loaded: this.handles.size }
     for (const f of this.docListeners.get(id) ?? []) f()
     this.docListeners.delete(id)
@@ -290,6 +367,27 @@ export class Peer {
       const last = await kept?.match(this.listingUrl())
       return last ? ((await last.json()) as IndexEntry[]) : undefined
     })
+  }
+
+  /** Deletes the copy of `id` held here, IndexedDB included. */
+  private async deleteHere(id: DocumentId) {
+    this.repo.delete(id)
+    // automerge-repo's throttled saves still write an empty document and a sync state after
+    // the deletion (within its 100 ms throttle): its storage is emptied again once they are done.
+    await new Promise(r => setTimeout(r, 1000))
+    await this.repo.storageSubsystem?.removeDoc(id).catch(() => {})
+  }
+
+  /** Drops this browser's copy of `id` (its refused change with it), IndexedDB included, and
+   * fetches the organisation's version from the server again. */
+  async drop(id: DocumentId) {
+    this.handles.delete(id)
+    this.queued.delete(id)
+    this.unsent.forget(id)
+    this.docChanged(id)
+    await this.deleteHere(id)
+    if (id === SETTINGS_ID) void this.loadSettings()
+    else this.want(id)
   }
 
   /** Writes the listing `entries` gives as the kept one, without the records erased here;
@@ -327,6 +425,7 @@ export class Peer {
         this.changed()
       }
       handle.on("change", read)
+      this.follow(handle)
       this.settingsRead = true
       read()
     } catch {
@@ -398,6 +497,7 @@ export class Peer {
       this.changed()
     }
     handle.on("change", update)
+    this.follow(handle)
     update()
   }
 

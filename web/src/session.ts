@@ -1,5 +1,7 @@
 // Who this browser is: its device id (random, kept), the member it acts for, and the device
 // token when the server requires one (from the sign-in screen; kept in localStorage).
+import { type Role, role } from "./roles"
+
 const get = (k: string) => localStorage.getItem(`fiche.${k}`) ?? ""
 const set = (k: string, v: string) => localStorage.setItem(`fiche.${k}`, v)
 
@@ -61,6 +63,30 @@ export async function tokenWorks(t: string): Promise<boolean> {
 export async function tokenRefused(): Promise<boolean> {
   return token() !== "" && !(await tokenWorks(token()))
 }
+
+/** Who the server says this browser acts for (`GET /api/me`, with the token). */
+export type Me = { member: string; name: string; org: string; role: Role; device: string }
+
+/** Asks the server who this browser acts for and keeps the answer (the member, the role), so
+ * that an offline start knows the role too; undefined when the server cannot be asked or does
+ * not know the token. */
+export async function me(): Promise<Me | undefined> {
+  try {
+    const r = await fetch(withToken("/api/me"), { cache: "no-store" })
+    if (!r.ok) return undefined
+    const m = (await r.json()) as Record<string, unknown>
+    const known = role(m.role)
+    if (!known) return undefined
+    set("role", known)
+    if (typeof m.member === "string" && m.member) set("member", m.member)
+    return { member: String(m.member), name: String(m.name), org: String(m.org), role: known, device: String(m.device) }
+  } catch {
+    return undefined
+  }
+}
+
+/** The member's role as last heard from the server; staff before it was ever asked. */
+export const keptRole = (): Role => role(get("role")) ?? "staff"
 
 /** Exchanges an enrolment code for a device token (`POST /api/enrol`). */
 export async function enrol(code: string, name: string): Promise<{ token: string; member: string }> {

@@ -37,6 +37,7 @@ export function App({ peer }: { peer: Peer }) {
   const searchBox = useRef<HTMLInputElement>(null)
   const rows = useMemo(() => search(peer.summaries.values(), query, archived), [query, archived, peer.revision])
   const cursor = Math.max(0, selected === null ? 0 : rows.findIndex(r => r.id === selected))
+  const rights = peer.rights()
 
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {
@@ -44,7 +45,7 @@ export function App({ peer }: { peer: Peer }) {
       if (e.key === "/" && !typing) {
         e.preventDefault()
         searchBox.current?.focus()
-      } else if (e.key === "n" && !typing && !e.ctrlKey && !e.metaKey) {
+      } else if (e.key === "n" && !typing && !e.ctrlKey && !e.metaKey && rights.create) {
         e.preventDefault()
         setCreating(true)
       } else if (e.key === "Escape") {
@@ -54,7 +55,7 @@ export function App({ peer }: { peer: Peer }) {
     }
     addEventListener("keydown", onKey)
     return () => removeEventListener("keydown", onKey)
-  }, [creating, open])
+  }, [creating, open, rights.create])
 
   const onSearchKey = (e: KeyboardEvent) => {
     if (e.key === "ArrowDown" && rows.length > 0) setSelected(rows[Math.min(rows.length - 1, cursor + 1)].id)
@@ -85,16 +86,23 @@ export function App({ peer }: { peer: Peer }) {
         <label class="archived">
           <input type="checkbox" checked={archived} onChange={e => setArchived((e.target as HTMLInputElement).checked)} /> archived
         </label>
-        <button type="button" data-new onClick={() => setCreating(true)} title="New client (n)">
-          New client
-        </button>
+        {rights.create && (
+          <button type="button" data-new onClick={() => setCreating(true)} title="New client (n)">
+            New client
+          </button>
+        )}
+        {!rights.edit && (
+          <span class="badge" data-read-only>
+            read-only
+          </span>
+        )}
         <SyncBadge peer={peer} />
       </header>
       <main class="split">
-        <List rows={rows} cursor={cursor} open={open} onOpen={id => { setOpen(id); setSelected(id) }} />
-        {open ? <Card key={open} peer={peer} id={open} onClose={() => setOpen(null)} /> : <section class="card empty">Pick a client, or press n to file a new one.</section>}
+        <List rows={rows} cursor={cursor} open={open} refused={id => peer.unsent.reason(id) !== undefined} onOpen={id => { setOpen(id); setSelected(id) }} />
+        {open ? <Card key={open} peer={peer} id={open} onClose={() => setOpen(null)} /> : <section class="card empty">{rights.create ? "Pick a client, or press n to file a new one." : "Pick a client."}</section>}
       </main>
-      {creating && (
+      {creating && rights.create && (
         <NewClient
           peer={peer}
           onDone={id => {
@@ -124,15 +132,39 @@ function SyncBadge({ peer }: { peer: Peer }) {
       </span>
     )
   }
-  const text = online ? (loaded < listed ? `syncing ${loaded} of ${listed}` : "up to date") : "offline: edits are kept here"
+  const { waiting, refused: turnedDown } = peer.backlog()
+  const changes = (n: number) => `${n} change${n === 1 ? "" : "s"}`
+  const work = [waiting > 0 && `${changes(waiting)} waiting`, turnedDown > 0 && `${turnedDown} refused`].filter(Boolean).join(" · ")
+  // "Up to date" only when the server holds every local change.
+  const text = !online
+    ? waiting + turnedDown > 0
+      ? `offline: ${changes(waiting + turnedDown)} kept here`
+      : "offline: edits are kept here"
+    : loaded < listed
+      ? `syncing ${loaded} of ${listed}${work && ` · ${work}`}`
+      : work || "up to date"
   return (
-    <span class={`sync ${online ? "online" : "offline"}`} data-sync={online ? "online" : "offline"} data-loaded={loaded} data-listed={listed}>
+    <span
+      class={`sync ${online ? "online" : "offline"}${turnedDown > 0 ? " refused" : ""}`}
+      data-sync={online ? "online" : "offline"}
+      data-loaded={loaded}
+      data-listed={listed}
+      data-waiting={waiting}
+      data-refused={turnedDown}
+      title={peer.unsent.reasons().join("\n") || undefined}
+    >
       {text} · {peer.summaries.size} clients
     </span>
   )
 }
 
-function List({ rows, cursor, open, onOpen }: { rows: Summary[]; cursor: number; open: DocumentId | null; onOpen: (id: DocumentId) => void }) {
+function List({ rows, cursor, open, refused, onOpen }: {
+  rows: Summary[]
+  cursor: number
+  open: DocumentId | null
+  refused: (id: DocumentId) => boolean
+  onOpen: (id: DocumentId) => void
+}) {
   const box = useRef<HTMLDivElement>(null)
   const [top, setTop] = useState(0)
   const [height, setHeight] = useState(600)
@@ -156,17 +188,23 @@ function List({ rows, cursor, open, onOpen }: { rows: Summary[]; cursor: number;
       <div style={{ height: `${rows.length * ROW}px`, position: "relative" }}>
         {rows.slice(first, last).map((s, j) => {
           const i = first + j
+          const turnedDown = refused(s.id as DocumentId)
           return (
             <div
               key={s.id}
-              class={`row${i === cursor ? " cursor" : ""}${s.id === open ? " open" : ""}`}
+              class={`row${i === cursor ? " cursor" : ""}${s.id === open ? " open" : ""}${turnedDown ? " refused" : ""}`}
               style={{ top: `${i * ROW}px` }}
               role="option"
               aria-selected={i === cursor}
               data-client-id={s.id}
+              data-refused={turnedDown ? "" : undefined}
+              title={turnedDown ? "Your change to this client was refused" : undefined}
               onClick={() => onOpen(s.id as DocumentId)}
             >
-              <span class="name">{s.name || "(no name)"}</span>
+              <span class="name">
+                {turnedDown && <span class="refused-mark" aria-label="change refused">⚠ </span>}
+                {s.name || "(no name)"}
+              </span>
               <span class="meta">
                 {[s.city, s.phones[0], s.emails[0]].filter(Boolean).join(" · ")}
               </span>

@@ -1,15 +1,16 @@
 // The client card: every section of design.md §1, each field editable on its own.
 import type { DocumentId } from "@automerge/automerge-repo/slim"
 import { Automerge as A } from "@automerge/automerge-repo/slim"
-import { useEffect, useMemo, useRef, useState } from "preact/hooks"
+import { useContext, useEffect, useMemo, useRef, useState } from "preact/hooks"
 import { plain } from "../codec"
 import { conflicts as findConflicts, type Conflict } from "../conflicts"
 import type { Client, FileRef } from "../generated/fiche"
 import type { Peer } from "../peer"
+import { refusal } from "../roles"
 import { spliceText } from "../records"
 import { blobUrl } from "../session"
 import { commit, getAt, newKey, remove, today } from "./edit"
-import { Field, type Kind, SetField } from "./fields"
+import { Editable, Field, type Kind, SetField } from "./fields"
 
 type Ctx = { peer: Peer; id: DocumentId; client: Client; conflicts: Map<string, Conflict> }
 
@@ -39,16 +40,22 @@ export function Card({ peer, id, onClose }: { peer: Peer; id: DocumentId; onClos
     <Field peer={peer} id={id} client={client} path={path.split(".")} label={label} kind={kind} options={options} conflicts={conflicts} />
   )
   const types = Object.keys(peer.settings.client_types ?? {}).sort()
+  const editable = peer.rights().edit
+  const name = peer.summaries.get(id)?.name || "(no name)"
   return (
-    <section class="card" data-card={id} aria-label="client card">
+    <Editable.Provider value={editable}>
+    <section class={`card${editable ? "" : " read-only"}`} data-card={id} aria-label="client card">
       <header class="card-head">
         {client.photo?.hash && <img class="photo" alt="" src={blobUrl(client.photo.thumbnail || client.photo.hash)} />}
-        <h2 data-card-title>{peer.summaries.get(id)?.name || "(no name)"}</h2>
+        <h2 data-card-title>{name}</h2>
         {conflicts.size > 0 && <span class="badge warn">{conflicts.size} conflict{conflicts.size > 1 ? "s" : ""}</span>}
         <button type="button" class="close" onClick={onClose} aria-label="close card" title="Close (Esc)">
           ×
         </button>
       </header>
+      <Refused peer={peer} id={id} name={name} />
+      {!editable && <p class="muted" data-read-only-note>You are read-only: this card cannot be changed here.</p>}
+      <fieldset class="card-body" disabled={!editable}>
 
       <Section title="Identity">
         {f("name.display", "Display name")}
@@ -145,6 +152,8 @@ export function Card({ peer, id, onClose }: { peer: Peer; id: DocumentId; onClos
             {f("consent.method", "How", "select", ["form", "paper", "verbal"])}
             {f("consent.recorded_by", "Recorded by")}
           </>
+        ) : !editable ? (
+          <p class="muted">No consent recorded.</p>
         ) : (
           <button type="button" onClick={() => commit(peer, id, ["consent"], { given: true, on: today(), method: "form", recorded_by: peer.session.member })}>
             Record consent
@@ -155,7 +164,37 @@ export function Card({ peer, id, onClose }: { peer: Peer; id: DocumentId; onClos
       <Section title="History">
         <History doc={doc} />
       </Section>
+      </fieldset>
     </section>
+    </Editable.Provider>
+  )
+}
+
+/** The server refused this browser's change to the client: why, and a way back to the
+ * organisation's version. */
+function Refused({ peer, id, name }: { peer: Peer; id: DocumentId; name: string }) {
+  const reason = peer.unsent.reason(id)
+  const [dropping, setDropping] = useState(false)
+  if (reason === undefined) return null
+  // Said as the member's role explains it when it does; the server's own words otherwise.
+  const plainly = refusal(peer.state.role, "client") ?? reason
+  return (
+    <div class="refusal" role="alert" data-refusal={id}>
+      <p title={reason}>
+        Your change to {name} was refused: {plainly}
+      </p>
+      <button
+        type="button"
+        data-drop
+        disabled={dropping}
+        onClick={() => {
+          setDropping(true)
+          void peer.drop(id)
+        }}
+      >
+        Drop my change
+      </button>
+    </div>
   )
 }
 
@@ -183,6 +222,7 @@ function Collection({ ctx, path, columns, first, fresh, extra }: {
   const items = Object.keys((getAt(client, [path]) as object) ?? {})
   const [text, setText] = useState("")
   const [error, setError] = useState<string>()
+  const editable = useContext(Editable)
   const add = () => {
     if (text.trim() === "") return
     const item: Record<string, unknown> = { ...fresh }
@@ -199,12 +239,14 @@ function Collection({ ctx, path, columns, first, fresh, extra }: {
             <Field key={key} peer={peer} id={id} client={client} path={[path, k, ...key.split(".")]} label={label} kind={kind} options={options} conflicts={conflicts} />
           ))}
           {extra?.(k)}
-          <button type="button" class="remove" aria-label="remove" onClick={() => remove(peer, id, [path, k])}>
-            Remove
-          </button>
+          {editable && (
+            <button type="button" class="remove" aria-label="remove" onClick={() => remove(peer, id, [path, k])}>
+              Remove
+            </button>
+          )}
         </div>
       ))}
-      <div class="add">
+      {editable && <div class="add">
         <input
           data-add={path}
           value={text}
@@ -220,7 +262,7 @@ function Collection({ ctx, path, columns, first, fresh, extra }: {
             {error}
           </span>
         )}
-      </div>
+      </div>}
     </div>
   )
 }

@@ -1,10 +1,15 @@
 // Field editors: each shows the value, the check's message when an edit is refused, and the
 // other value of a conflict with a button to pick it.
 import type { DocumentId } from "@automerge/automerge-repo/slim"
-import { useState } from "preact/hooks"
+import { createContext } from "preact"
+import { useContext, useState } from "preact/hooks"
 import type { Conflict } from "../conflicts"
 import type { Peer } from "../peer"
 import { commit, getAt } from "./edit"
+
+/** Whether the member's role lets them change the card shown (its inputs are disabled
+ * otherwise, and its add, remove and pick buttons not shown). */
+export const Editable = createContext(true)
 
 export type Kind = "text" | "date" | "bool" | "int" | "select" | "long"
 
@@ -27,7 +32,7 @@ export function Field({ peer, id, client, path, label, kind = "text", options, c
   const value = getAt(client, path)
   const [draft, setDraft] = useState<string | null>(null)
   const [error, setError] = useState<string | undefined>()
-  const conflict = conflicts.get(key)
+  const conflict = useContext(Editable) ? conflicts.get(key) : undefined
 
   const save = (raw: unknown, always = false) => {
     const reason = commit(peer, id, path, raw, "edit", always)
@@ -101,6 +106,7 @@ export function SetField({ peer, id, client, path, label }: Omit<FieldProps, "co
     .filter(([, on]) => on)
     .map(([m]) => m)
   const [text, setText] = useState("")
+  const editable = useContext(Editable)
   const add = () => {
     if (text.trim() === "") return
     commit(peer, id, [...path, text.trim()], true)
@@ -113,20 +119,22 @@ export function SetField({ peer, id, client, path, label }: Omit<FieldProps, "co
         {members.map(m => (
           <span class="chip">
             {m}
-            <button type="button" aria-label={`remove ${m}`} onClick={() => peer.change(id, "edit", d => {
+            {editable && <button type="button" aria-label={`remove ${m}`} onClick={() => peer.change(id, "edit", d => {
               const set = getAt(d, path) as Record<string, unknown>
               delete set[m]
             })}>
               ×
-            </button>
+            </button>}
           </span>
         ))}
-        <input
-          value={text}
-          placeholder="add…"
-          onInput={e => setText((e.target as HTMLInputElement).value)}
-          onKeyDown={e => e.key === "Enter" && add()}
-        />
+        {editable && (
+          <input
+            value={text}
+            placeholder="add…"
+            onInput={e => setText((e.target as HTMLInputElement).value)}
+            onKeyDown={e => e.key === "Enter" && add()}
+          />
+        )}
       </span>
     </div>
   )
