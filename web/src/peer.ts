@@ -163,7 +163,14 @@ export class Peer {
       peerId: `web-${session.device}-${Math.random().toString(36).slice(2, 8)}` as PeerId,
       sharePolicy: async () => true,
     })
-    this.unsent = new Unsent(this.repo, () => this.state.online, id => this.docChanged(id))
+    const mine = (message: string | null) => {
+      try {
+        return (JSON.parse(message ?? "{}") as Partial<Author>).device === session.device
+      } catch {
+        return false
+      }
+    }
+    this.unsent = new Unsent(this.repo, () => this.state.online, id => this.docChanged(id), mine)
     this.repo.synchronizer.on("sync-state", ({ documentId }) => this.unsent.settle(documentId))
     this.repo.networkSubsystem.on("peer", ({ peerId, peerMetadata }) => {
       this.peers.add(peerId)

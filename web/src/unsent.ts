@@ -1,9 +1,11 @@
 // What of this browser's work the server does not hold yet. Per document: whether the server's
 // heads, as automerge-repo's sync state with the server knows them, include the local heads
-// (before any sync this visit, the heads the sync state kept in IndexedDB says both shared);
+// (before any sync this visit, the heads the sync state kept in IndexedDB says both shared, and
+// only changes made here since then count: that state is saved late, so changes received from
+// the server may lie past it);
 // and the changes the server refused (`error` with the `documentId`), with its reason, kept in
 // localStorage across reloads until dropped here or taken by the server after all.
-import { type DocumentId, type Repo, type StorageId, encodeHeads } from "@automerge/automerge-repo/slim"
+import { Automerge as A, type DocumentId, type Repo, type StorageId, encodeHeads } from "@automerge/automerge-repo/slim"
 
 /** How the browser's work stands with the server, in documents. */
 export type Backlog = {
@@ -20,18 +22,20 @@ export class Unsent {
   private readonly refusals: Map<DocumentId, string>
   private readonly unsent = new Set<DocumentId>()
   /** The server's heads as the sync state kept in IndexedDB has them (an offline start). */
-  private readonly stored = new Map<DocumentId, string[]>()
+  private readonly stored = new Map<DocumentId, { encoded: string[]; raw: A.Heads }>()
   private server = (localStorage.getItem(SERVER) ?? undefined) as StorageId | undefined
   private due = new Set<DocumentId>()
   /** Documents whose kept sync state was read, or is being read (not judged before it is). */
   private readonly read = new Map<DocumentId, "reading" | "read">()
 
   /** `changed` is told of every document whose standing changed; `online` says whether the
-   * server is connected (offline, the kept sync state stands in for the server's answer). */
+   * server is connected (offline, the kept sync state stands in for the server's answer);
+   * `mine` whether a change's message names this browser as its author. */
   constructor(
     private readonly repo: Repo,
     private readonly online: () => boolean,
     private readonly changed: (id: DocumentId) => void,
+    private readonly mine: (message: string | null) => boolean,
   ) {
     let kept: Record<string, string> = {}
     try {
@@ -97,8 +101,12 @@ export class Unsent {
     const live = this.server && handle.getSyncInfo(this.server)?.lastHeads
     if (!live && !this.online() && !this.read.has(id)) return void this.readStored(id)
     const local = handle.heads()
-    const server = live || this.stored.get(id)
-    const held = server !== undefined && local.every(h => server.includes(h))
+    const kept = this.stored.get(id)
+    // Offline, with no sync state kept (never saved for that document), every change made
+    // here counts as unsent.
+    const held = live
+      ? local.every(h => live.includes(h))
+      : (kept !== undefined && local.every(h => kept.encoded.includes(h))) || !this.madeHereSince(handle.doc(), kept?.raw ?? [])
     const was = this.unsent.has(id)
     if (held) {
       this.unsent.delete(id)
@@ -111,9 +119,19 @@ export class Unsent {
   private async readStored(id: DocumentId) {
     this.read.set(id, "reading")
     const state = this.server ? await this.repo.storageSubsystem?.loadSyncState(id, this.server).catch(() => undefined) : undefined
-    if (state) this.stored.set(id, encodeHeads(state.sharedHeads))
+    if (state) this.stored.set(id, { encoded: encodeHeads(state.sharedHeads), raw: state.sharedHeads })
     this.read.set(id, "read")
     this.settle(id)
+  }
+
+  /** Whether `doc` holds a change made here past the heads `since`. */
+  private madeHereSince(doc: A.Doc<unknown> | undefined, since: A.Heads): boolean {
+    if (!doc) return true
+    try {
+      return A.getChangesMetaSince(doc, since).some(c => this.mine(c.message))
+    } catch {
+      return true
+    }
   }
 
   backlog(): Backlog {
