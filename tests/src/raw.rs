@@ -170,3 +170,23 @@ pub fn frame_of(fields: &[(&str, Field)]) -> Vec<u8> {
     }
     out
 }
+
+/// A sync message from a peer that holds none of a document ("send me everything").
+pub fn none_held() -> Vec<u8> {
+    use automerge::sync::SyncDoc;
+    automerge::Automerge::new()
+        .generate_sync_message(&mut automerge::sync::State::new())
+        .map(|m| m.encode())
+        .unwrap_or_default()
+}
+
+/// A `sync` frame from [`PEER`] to the server about `id`.
+pub fn sync_to_server(id: fiche_core::DocumentId, data: Vec<u8>) -> Message {
+    Message::Sync {
+        sender_id: PEER.into(),
+        target_id: "server".into(),
+        document_id: id,
+        data,
+        preview: None,
+    }
+}

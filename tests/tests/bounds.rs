@@ -12,7 +12,7 @@ use automerge::transaction::Transactable;
 use automerge::{Automerge, ScalarValue, ROOT};
 use fiche_core::protocol::Message;
 use fiche_core::DocumentId;
-use fiche_tests::raw::{frame_of, Field, Raw, PEER};
+use fiche_tests::raw::{frame_of, none_held, sync_to_server, Field, Raw, PEER};
 use fiche_tests::{fiche, sync, Memory, Server};
 use futures_util::SinkExt;
 use tempfile::TempDir;
@@ -134,24 +134,6 @@ async fn mebibyte_ids_are_refused_at_once_while_health_answers() {
     assert!(longest < 2000, "a log line of {longest} bytes");
 }
 
-/// A sync message from a peer that holds none of a document.
-fn none_held() -> Vec<u8> {
-    Automerge::new()
-        .generate_sync_message(&mut State::new())
-        .unwrap()
-        .encode()
-}
-
-fn sync_message(id: DocumentId, data: Vec<u8>) -> Message {
-    Message::Sync {
-        sender_id: PEER.into(),
-        target_id: "server".into(),
-        document_id: id,
-        data,
-        preview: None,
-    }
-}
-
 /// Bytes no compression shrinks (xorshift).
 fn noise(len: usize, mut seed: u64) -> Vec<u8> {
     (0..len)
@@ -168,7 +150,7 @@ fn noise(len: usize, mut seed: u64) -> Vec<u8> {
 async fn push(raw: &mut Raw, id: DocumentId, doc: &mut Automerge, state: &mut State) {
     loop {
         if let Some(m) = doc.generate_sync_message(state) {
-            raw.send(&sync_message(id, m.encode())).await;
+            raw.send(&sync_to_server(id, m.encode())).await;
         }
         match raw.next_within(Duration::from_millis(500)).await {
             Some(Message::Sync { data, .. }) => {
@@ -208,7 +190,7 @@ async fn a_client_that_never_reads_is_dropped_and_memory_stays_bounded() {
     // message used to queue a whole copy: 300 of them, 300 MiB.
     let mut flood = Raw::joined(&url).await;
     for _ in 0..300 {
-        assert!(send_blind(&mut flood, &sync_message(id, none_held())).await);
+        assert!(send_blind(&mut flood, &sync_to_server(id, none_held())).await);
     }
     tokio::time::sleep(Duration::from_secs(2)).await;
     let flooded = rss(&server);
@@ -220,14 +202,14 @@ async fn a_client_that_never_reads_is_dropped_and_memory_stays_bounded() {
         tx.put(ROOT, "edit", i).unwrap();
         tx.commit();
         if let Some(m) = doc.generate_sync_message(&mut state) {
-            writer.send(&sync_message(id, m.encode())).await;
+            writer.send(&sync_to_server(id, m.encode())).await;
         }
         if let Some(Message::Sync { data, .. }) = writer.next().await {
             let m = automerge::sync::Message::decode(&data).unwrap();
             doc.receive_sync_message(&mut state, m).unwrap();
         }
         edits += 1;
-        if !send_blind(&mut flood, &sync_message(id, none_held())).await {
+        if !send_blind(&mut flood, &sync_to_server(id, none_held())).await {
             break;
         }
     }
@@ -273,7 +255,11 @@ async fn a_flood_of_syncs_for_unknown_documents_is_closed() {
     // Each used to keep an empty document and a sync state, with no end: a million of them
     // took the server to 940 MB and were never closed.
     while sent < 3 * limit
-        && send_blind(&mut flood, &sync_message(DocumentId::random(), none_held())).await
+        && send_blind(
+            &mut flood,
+            &sync_to_server(DocumentId::random(), none_held()),
+        )
+        .await
     {
         sent += 1;
     }

@@ -15,7 +15,7 @@ use fiche_core::protocol::Message;
 use fiche_core::roles::Role;
 use fiche_core::sync::Status;
 use fiche_core::{Book, DocumentId};
-use fiche_tests::raw::{Raw, PEER};
+use fiche_tests::raw::{none_held, sync_to_server, Raw, PEER};
 use fiche_tests::{admin, device, sync_book, Server};
 
 /// A temporary directory, and in it the data of a secured server with one organisation,
@@ -80,24 +80,6 @@ fn injected() -> Vec<u8> {
     with_changes.encode()
 }
 
-/// A sync message from an empty document: "send me everything".
-fn ask() -> Vec<u8> {
-    Automerge::new()
-        .generate_sync_message(&mut State::new())
-        .unwrap()
-        .encode()
-}
-
-fn sync(id: DocumentId, data: Vec<u8>) -> Message {
-    Message::Sync {
-        sender_id: PEER.into(),
-        target_id: "server".into(),
-        document_id: id,
-        data,
-        preview: None,
-    }
-}
-
 /// The next message about `id` (others, such as the directory's, are skipped).
 async fn next_about(raw: &mut Raw, id: DocumentId) -> Option<Message> {
     loop {
@@ -124,7 +106,7 @@ fn the_server_refuses_one_documents_changes_and_keeps_the_connection() {
     block_on(async {
         // A read-only member's change to A: refused, about A, and the connection stays.
         let mut raw = Raw::joined_as(&server.url(), Some(&reader_token)).await;
-        raw.send(&sync(a, injected())).await;
+        raw.send(&sync_to_server(a, injected())).await;
         match next_about(&mut raw, a).await {
             Some(Message::Error {
                 document_id,
@@ -140,7 +122,7 @@ fn the_server_refuses_one_documents_changes_and_keeps_the_connection() {
         }
         // B still syncs on the same connection, and A answers a message without changes.
         for id in [b, a] {
-            raw.send(&sync(id, ask())).await;
+            raw.send(&sync_to_server(id, none_held())).await;
             match next_about(&mut raw, id).await {
                 Some(Message::Sync { document_id, .. }) => assert_eq!(document_id, id),
                 other => panic!("expected {id} on the same connection, got {other:?}"),
@@ -148,7 +130,7 @@ fn the_server_refuses_one_documents_changes_and_keeps_the_connection() {
         }
         // A staff member's change to the settings: refused alone, too.
         let mut raw = Raw::joined_as(&server.url(), Some(&staff_token)).await;
-        raw.send(&sync(settings_id(), injected())).await;
+        raw.send(&sync_to_server(settings_id(), injected())).await;
         match next_about(&mut raw, settings_id()).await {
             Some(Message::Error {
                 document_id,
@@ -164,7 +146,7 @@ fn the_server_refuses_one_documents_changes_and_keeps_the_connection() {
             }
             other => panic!("expected a refusal of the settings, got {other:?}"),
         }
-        raw.send(&sync(b, ask())).await;
+        raw.send(&sync_to_server(b, none_held())).await;
         assert!(matches!(
             next_about(&mut raw, b).await,
             Some(Message::Sync { .. })
