@@ -2,29 +2,26 @@
 //! `{"member", "name", "org", "role", "device"}`, so that a device keeps its member's role
 //! current and refuses locally what the server would refuse.
 
-use axum::extract::{ConnectInfo, State};
-use axum::http::{HeaderMap, StatusCode, Uri};
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 
-use crate::auth::PeerAddr;
+use crate::accounts::Access;
+use crate::auth::{self, Auth};
 use crate::routes::AppState;
 
-pub fn router() -> Router<AppState> {
-    Router::new().route("/api/me", get(me))
+/// The route, behind the device-token check every signed-in route shares ([`auth::require`]).
+pub fn router(auth: Arc<Auth>) -> Router<AppState> {
+    Router::new()
+        .route("/api/me", get(me))
+        .layer(axum::middleware::from_fn_with_state(auth, auth::require))
 }
 
-async fn me(
-    State(state): State<AppState>,
-    ConnectInfo(from): ConnectInfo<PeerAddr>,
-    headers: HeaderMap,
-    uri: Uri,
-) -> Response {
-    let access = match state.auth.check(&headers, uri.query(), from.0.ip()) {
-        Ok(access) => access,
-        Err(refusal) => return refusal.into_response(),
-    };
+async fn me(State(state): State<AppState>, Extension(access): Extension<Access>) -> Response {
     // The member's display name; an open (`--no-auth`) server has no accounts.
     let name = match state.auth.accounts() {
         Some(accounts) => match accounts.member(&access.member) {

@@ -91,7 +91,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/directory", get(directory))
         .route("/api/clients", get(clients))
         .route("/api/enrol", post(enrol))
-        .merge(crate::me::router())
+        .merge(crate::me::router(state.auth.clone()))
         .fallback(web_file)
         .with_state(state)
 }
